@@ -1,0 +1,84 @@
+package config
+
+// Template is the commented xbuild.yaml that `xbuild init` writes. Every key
+// is present with its default, so the file doubles as the reference. A test
+// checks that it parses, validates and names every key.
+const Template = `# xbuild.yaml — project build configuration, committed with the app.
+# Precedence: command-line flags > XBUILD_* environment variables > this file > defaults.
+# Every key below shows its default. Environment names: platforms -> XBUILD_PLATFORMS,
+# lint.failure-threshold -> XBUILD_LINT_FAILURE_THRESHOLD.
+
+# Repository the tags are appended to, e.g. registry.example.com/team/app.
+image: ""
+# Tags to push (image:tag). A full reference (registry/app:tag) is used as is.
+tags: []
+# Target platforms. Each goes to a healthy native node (see: xbuild nodes ls).
+platforms:
+  - linux/amd64
+  - linux/arm64
+dockerfile: Dockerfile
+context: .
+# Dockerfile stage to build; empty builds the last stage.
+target: ""
+# Build arguments. TARGETARCH/TARGETOS/TARGETPLATFORM are refused: BuildKit sets them per platform.
+build-args: {}
+
+# buildx builder that xbuild keeps in sync with the registered nodes.
+builder: xbuild
+# embedded: buildx runs inside xbuild. docker-cli: run an external "docker buildx".
+engine: embedded
+
+# Push the merged multi-platform manifest list (also: --push).
+push: false
+# Layer compression: gzip (safest for older clusters), zstd (needs Docker >= 23 /
+# containerd >= 1.5 on the pulling side) or uncompressed.
+compression: gzip
+# 0 keeps the compressor's default (gzip 1-9, zstd 1-22).
+compression-level: 0
+
+# Proxy settings are passed as build arguments, never as ENV, so they reach RUN steps
+# but stay out of the image. Values here win over the environment.
+proxy:
+  # Copy HTTP_PROXY, HTTPS_PROXY, NO_PROXY, FTP_PROXY, ALL_PROXY (any case) from the environment.
+  from-env: true
+  http: ""
+  https: ""
+  no-proxy: ""
+  ftp: ""
+  all: ""
+
+# Lint gate, run before any node is contacted (also: xbuild lint).
+lint:
+  enabled: true
+  # hadolint binary; empty looks it up on PATH. Built-in rules always run.
+  hadolint: ""
+  # Fail when hadolint is missing instead of running the built-in rules alone.
+  require-hadolint: false
+  # Lowest severity that fails the build: error, warning, info, style or none.
+  failure-threshold: error
+  # Rule IDs to ignore everywhere, e.g. [DL3008, XB005].
+  ignore: []
+
+# After a push, read the image back from the registry and check platforms,
+# architectures, compression and that no proxy value leaked into it.
+verify: true
+# Fail when the largest platform image (compressed) exceeds this, e.g. 50MB. Empty: no budget.
+size-budget: ""
+# When no native node for a platform is healthy, build it on an emulated (QEMU) node.
+allow-emulation: false
+
+# Progress display: auto, plain, tty or quiet.
+progress: auto
+# Fail a build that reports no progress for this long.
+stall-timeout: 10m
+# Per-node health-check timeout.
+health-timeout: 3s
+
+# Passed to buildx as --cache-from / --cache-to.
+cache-from: []
+cache-to: []
+# Write the build result (digest, platforms, sizes, nodes) as JSON to this file.
+metadata-file: ""
+# Report format on stderr: table or json.
+report: table
+`

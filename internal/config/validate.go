@@ -1,0 +1,170 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+)
+
+// Compressions are the accepted values of the compression key.
+var Compressions = []string{"gzip", "zstd", "uncompressed"}
+
+// Severities are the lint failure thresholds, most severe first.
+var Severities = []string{"error", "warning", "info", "style", "none"}
+
+// ProgressModes are the accepted values of the progress key.
+var ProgressModes = []string{"auto", "plain", "tty", "quiet"}
+
+// ReportFormats are the accepted values of the report key.
+var ReportFormats = []string{"table", "json"}
+
+// Problem is one invalid setting: the key it belongs to and what is wrong.
+type Problem struct {
+	Key     string
+	Message string
+}
+
+// Error renders the problem as "key: message".
+func (p Problem) Error() string { return p.Key + ": " + p.Message }
+
+// Validate checks a merged configuration and returns every problem at once,
+// each naming its key and what would be accepted.
+func (c Config) Validate() error {
+	var errs []error
+	for _, p := range c.Problems() {
+		errs = append(errs, p)
+	}
+	return errors.Join(errs...)
+}
+
+// Problems lists every invalid setting, in key order of the schema. Callers
+// that know where each key came from (flag, environment, file) use it to say so.
+func (c Config) Problems() []Problem {
+	var probs []Problem
+	bad := func(key, format string, a ...any) {
+		probs = append(probs, Problem{Key: key, Message: fmt.Sprintf(format, a...)})
+	}
+	oneOf := func(key, val string, allowed []string) {
+		if !slices.Contains(allowed, val) {
+			bad(key, "%q is not one of %s", val, strings.Join(allowed, ", "))
+		}
+	}
+	if len(c.Platforms) == 0 {
+		bad("platforms", "at least one platform is needed, e.g. linux/amd64")
+	}
+	seen := map[string]bool{}
+	for _, p := range c.Platforms {
+		norm, err := NormalizePlatform(p)
+		if err != nil {
+			bad("platforms", "%v", err)
+			continue
+		}
+		if seen[norm] {
+			bad("platforms", "%s is listed twice", norm)
+		}
+		seen[norm] = true
+	}
+	if c.Dockerfile == "" {
+		bad("dockerfile", "must not be empty")
+	}
+	if c.Context == "" {
+		bad("context", "must not be empty")
+	}
+	if c.Builder == "" || c.Builder == "default" || strings.ContainsAny(c.Builder, " /:") {
+		bad("builder", "%q is not a usable builder name (letters, digits, '-', '_'; not \"default\")", c.Builder)
+	}
+	oneOf("engine", c.Engine, []string{EngineEmbedded, EngineDockerCLI})
+	oneOf("compression", c.Compression, Compressions)
+	if c.CompressionLevel < 0 || c.CompressionLevel > 22 {
+		bad("compression-level", "%d is out of range (gzip 0-9, zstd 0-22; 0 keeps the default)", c.CompressionLevel)
+	} else if c.Compression == "gzip" && c.CompressionLevel > 9 {
+		bad("compression-level", "%d is out of range for gzip (0-9)", c.CompressionLevel)
+	} else if c.Compression == "uncompressed" && c.CompressionLevel != 0 {
+		bad("compression-level", "has no meaning with compression: uncompressed")
+	}
+	oneOf("lint.failure-threshold", c.Lint.FailureThreshold, Severities)
+	oneOf("progress", c.Progress, ProgressModes)
+	oneOf("report", c.Report, ReportFormats)
+	for k := range c.BuildArgs {
+		if err := CheckBuildArgName(k); err != nil {
+			bad("build-args", "%v", err)
+		}
+	}
+	if c.SizeBudget != "" {
+		if _, err := ParseSize(c.SizeBudget); err != nil {
+			bad("size-budget", "%v", err)
+		}
+	}
+	if c.StallTimeout <= 0 {
+		bad("stall-timeout", "must be positive, e.g. 10m")
+	}
+	if c.HealthTimeout <= 0 {
+		bad("health-timeout", "must be positive, e.g. 3s")
+	}
+	if len(c.Tags) > 0 && c.Image == "" {
+		for _, t := range c.Tags {
+			if !IsFullRef(t) {
+				bad("tags", "tag %q needs an image: set image (e.g. registry.example.com/team/app) or give a full reference", t)
+			}
+		}
+	}
+	if c.Push && len(c.Refs()) == 0 {
+		bad("push", "nothing to push to: set image and tags, or pass -t REGISTRY/APP:TAG")
+	}
+	return probs
+}
+
+// NormalizePlatform parses an os/arch[/variant] string and returns its
+// canonical form (linux/arm64, linux/arm/v7).
+func NormalizePlatform(s string) (string, error) {
+	if strings.TrimSpace(s) == "" || !strings.Contains(s, "/") {
+		return "", fmt.Errorf("%q is not a platform: write os/arch, e.g. linux/amd64", s)
+	}
+	p, err := platforms.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a platform: %v", s, err)
+	}
+	return platforms.Format(platforms.Normalize(p)), nil
+}
+
+// CheckBuildArgName refuses the platform arguments BuildKit sets per
+// platform: passing any of them overrides it for every platform at once and
+// puts, say, amd64 binaries into the arm64 image.
+func CheckBuildArgName(name string) error {
+	u := strings.ToUpper(name)
+	for _, p := range []string{"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"} {
+		if u == p {
+			return fmt.Errorf("%s must not be passed as a build argument: BuildKit sets it for each platform, and one value for all platforms builds the wrong architecture into some images (remove it; use ARG %s without a default in the Dockerfile)", name, p)
+		}
+	}
+	if name == "" || strings.ContainsAny(name, "= \t") {
+		return fmt.Errorf("%q is not a valid build argument name", name)
+	}
+	return nil
+}
+
+// IsFullRef reports whether a tag is already a whole image reference.
+func IsFullRef(tag string) bool {
+	return strings.ContainsAny(tag, "/@")
+}
+
+// Refs returns the image references to tag: each tag appended to Image, or
+// used as is when it is a full reference.
+func (c Config) Refs() []string {
+	var out []string
+	for _, t := range c.Tags {
+		switch {
+		case IsFullRef(t):
+			out = append(out, t)
+		case c.Image != "":
+			out = append(out, c.Image+":"+t)
+		}
+	}
+	if len(c.Tags) == 0 && c.Image != "" {
+		out = append(out, c.Image+":latest")
+	}
+	return out
+}
