@@ -38,6 +38,7 @@ Configuration comes from flags, then XBUILD_* environment variables, then
 	root.AddCommand(
 		NewVersionCmd(f),
 		NewInitCmd(f),
+		NewNodesCmd(f),
 	)
 	root.SetHelpCommandGroupID("setup")
 	root.SetCompletionCommandGroupID("setup")
