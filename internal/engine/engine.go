@@ -1,0 +1,94 @@
+// Package engine is the only package that imports github.com/docker/buildx,
+// github.com/docker/cli and the BuildKit client. Everything above it talks to
+// the Engine through argument lists built by the pure functions in args.go
+// (buildx's command-line flags are a stable contract; its Go API is not) and
+// through the small typed calls below.
+package engine
+
+import (
+	"context"
+	"io"
+)
+
+// Runner runs one buildx command from an argument list, without the leading
+// "buildx": {"create", "--name", "x", ...}.
+type Runner interface {
+	// Run executes inv and returns when the command ends or ctx is done.
+	Run(ctx context.Context, inv Invocation) error
+	// Name describes the runner for messages: "embedded buildx v0.38.2".
+	Name() string
+}
+
+// Invocation is one buildx command line and where its output goes.
+type Invocation struct {
+	Args []string
+	// Stdout receives buildx's standard output; nil discards it.
+	Stdout io.Writer
+	// Stderr receives buildx's diagnostics and progress; nil discards it.
+	Stderr io.Writer
+}
+
+// Engine is what the rest of xbuild needs from buildx and BuildKit.
+type Engine interface {
+	// Buildx runs one buildx command (see Runner).
+	Buildx(ctx context.Context, inv Invocation) error
+	// Probe asks a node for its BuildKit version and worker platforms.
+	Probe(ctx context.Context, t ProbeTarget) (*ProbeResult, error)
+	// Describe names the engine for messages and reports.
+	Describe() string
+}
+
+// ProbeTarget is a node as seen by a health check.
+type ProbeTarget struct {
+	// Kind is buildkit, docker, kubernetes or local.
+	Kind string
+	// Endpoint is tcp://host:port, unix:///path, or a docker host URL.
+	Endpoint   string
+	CA         string
+	Cert       string
+	Key        string
+	ServerName string
+}
+
+// ProbeResult is what a healthy node reports.
+type ProbeResult struct {
+	// BuildKitVersion is the daemon's version (v0.34.2); for docker nodes,
+	// the engine's version.
+	BuildKitVersion string
+	// Platforms are the worker platforms the daemon reports, first the
+	// native ones, then those it emulates.
+	Platforms []string
+}
+
+// New returns the Engine for the configured engine name: "embedded" runs
+// buildx in process, "docker-cli" runs `docker buildx` from PATH.
+func New(name string) (Engine, error) {
+	var r Runner
+	switch name {
+	case "", "embedded":
+		r = NewEmbedded()
+	case "docker-cli":
+		d, err := NewDockerCLI("")
+		if err != nil {
+			return nil, err
+		}
+		r = d
+	default:
+		return nil, &UnknownEngineError{Name: name}
+	}
+	return &engine{runner: r}, nil
+}
+
+// UnknownEngineError is returned for an engine name New does not know.
+type UnknownEngineError struct{ Name string }
+
+func (e *UnknownEngineError) Error() string {
+	return "engine " + e.Name + " is not known: use embedded or docker-cli"
+}
+
+type engine struct {
+	runner Runner
+}
+
+func (e *engine) Buildx(ctx context.Context, inv Invocation) error { return e.runner.Run(ctx, inv) }
+func (e *engine) Describe() string                                 { return e.runner.Name() }
