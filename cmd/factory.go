@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/internal/iostreams"
 )
 
@@ -19,11 +20,15 @@ type Factory struct {
 	ConfigFile string
 	// Debug is the --debug value.
 	Debug bool
+
+	// NewEngine builds the buildx engine for a config's engine name;
+	// tests replace it with a fake.
+	NewEngine func(name string) (engine.Engine, error)
 }
 
 // NewFactory returns the production Factory.
 func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
-	return &Factory{IO: io, Getenv: getenv, Now: time.Now}
+	return &Factory{IO: io, Getenv: getenv, Now: time.Now, NewEngine: engine.New}
 }
 
 // StateDir is the per-user directory for the node registry.

@@ -32,6 +32,12 @@ Configuration comes from flags, then XBUILD_* environment variables, then
 	}
 	root.PersistentFlags().StringVarP(&f.ConfigFile, "config", "c", "", "project config file (default ./xbuild.yaml when present)")
 	root.PersistentFlags().BoolVar(&f.Debug, "debug", false, "print debug output, including the buildx commands xbuild runs")
+	// An explicit --config that does not exist is an error for every
+	// command, not only for those that read the file.
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		_, err := f.configPath()
+		return err
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 
 	root.AddGroup(&cobra.Group{ID: "setup", Title: "Setup commands:"})

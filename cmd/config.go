@@ -1,0 +1,244 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
+)
+
+// flagBinding ties a config key to the command-line flag that overrides it.
+type flagBinding struct {
+	Key  string
+	Flag string
+}
+
+// loadedConfig is the merged configuration and where it came from.
+type loadedConfig struct {
+	config.Config
+	// File is the config file used, "" when none.
+	File string
+	// source names where a key's value came from, for error messages.
+	source func(key string) string
+}
+
+// loadConfig merges flags > XBUILD_* environment > config file > defaults
+// with one local viper instance. An explicit --config must exist; the
+// default ./xbuild.yaml is optional. Unknown keys and ill-shaped values in
+// the file are errors naming the file, line and key; invalid values are
+// errors naming the flag, variable or file they came from.
+func (f *Factory) loadConfig(flags *pflag.FlagSet, bindings []flagBinding) (*loadedConfig, error) {
+	v := viper.New()
+	for k, d := range config.DefaultMap() {
+		v.SetDefault(k, d)
+	}
+
+	path, err := f.configPath()
+	if err != nil {
+		return nil, err
+	}
+	if path != "" {
+		if err := config.CheckFile(path); err != nil {
+			return nil, err
+		}
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+
+	// Environment: read through f.Getenv (not viper.AutomaticEnv) so tests
+	// can inject it, and check each value's shape here to name the variable.
+	for _, k := range config.Keys() {
+		if val := f.Getenv(config.EnvName(k)); val != "" {
+			v.Set(k, val)
+		}
+	}
+	if err := checkEnvShapes(f.Getenv); err != nil {
+		return nil, err
+	}
+
+	flagFor := map[string]string{}
+	for _, b := range bindings {
+		fl := flags.Lookup(b.Flag)
+		if fl == nil {
+			return nil, fmt.Errorf("internal error: no flag --%s for key %s", b.Flag, b.Key)
+		}
+		flagFor[b.Key] = b.Flag
+		if fl.Changed {
+			v.Set(b.Key, flagValue(fl))
+		}
+	}
+
+	var cfg config.Config
+	if err := v.Unmarshal(&cfg, viper.DecodeHook(decodeHook())); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	normalizePlatforms(&cfg)
+
+	lc := &loadedConfig{Config: cfg, File: path}
+	lc.source = func(key string) string {
+		if fl, ok := flagFor[key]; ok && flags.Lookup(fl).Changed {
+			return "--" + fl
+		}
+		if f.Getenv(config.EnvName(key)) != "" {
+			return config.EnvName(key)
+		}
+		if path != "" && v.InConfig(key) {
+			return path
+		}
+		return "default"
+	}
+	return lc, nil
+}
+
+// validate checks the merged config and names each bad value's origin.
+func (lc *loadedConfig) validate() error {
+	var errs []error
+	for _, p := range lc.Problems() {
+		errs = append(errs, fmt.Errorf("%s (from %s): %s", p.Key, lc.source(p.Key), p.Message))
+	}
+	return errors.Join(errs...)
+}
+
+// configPath resolves --config / ./xbuild.yaml.
+func (f *Factory) configPath() (string, error) {
+	if f.ConfigFile != "" {
+		st, err := os.Stat(f.ConfigFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("config file %s does not exist (given with --config); create it with `xbuild init` or fix the path", f.ConfigFile)
+		}
+		if err != nil {
+			return "", err
+		}
+		if st.IsDir() {
+			return "", fmt.Errorf("config file %s is a directory; pass the path of an xbuild.yaml", f.ConfigFile)
+		}
+		return f.ConfigFile, nil
+	}
+	if _, err := os.Stat(config.FileName); err == nil {
+		return config.FileName, nil
+	}
+	return "", nil
+}
+
+// flagValue returns a flag's value in a shape viper can store: lists stay lists.
+func flagValue(fl *pflag.Flag) any {
+	if sv, ok := fl.Value.(pflag.SliceValue); ok {
+		return sv.GetSlice()
+	}
+	return fl.Value.String()
+}
+
+// decodeHook turns environment/flag strings into the schema's types:
+// "a,b" -> []string, "K=V,K2=V2" -> map, "10m" -> time.Duration.
+func decodeHook() mapstructure.DecodeHookFunc {
+	return mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		func(from, to reflect.Type, data any) (any, error) {
+			s, ok := data.(string)
+			if !ok || from.Kind() != reflect.String {
+				return data, nil
+			}
+			switch {
+			case to.Kind() == reflect.Slice:
+				return splitList(s), nil
+			case to.Kind() == reflect.Map:
+				return parseKVList(s)
+			}
+			return data, nil
+		},
+	)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseKVList(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range splitList(s) {
+		k, val, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not NAME=value", p)
+		}
+		out[k] = val
+	}
+	return out, nil
+}
+
+// normalizePlatforms splits comma-joined entries (--platform a,b) and drops blanks.
+func normalizePlatforms(c *config.Config) {
+	var out []string
+	for _, p := range c.Platforms {
+		out = append(out, splitList(p)...)
+	}
+	c.Platforms = out
+	var tags []string
+	for _, t := range c.Tags {
+		tags = append(tags, splitList(t)...)
+	}
+	c.Tags = tags
+}
+
+// checkEnvShapes decodes every XBUILD_* variable on its own, so a bad value
+// is reported with the variable's name.
+func checkEnvShapes(getenv func(string) string) error {
+	defaults := config.DefaultMap()
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		name := config.EnvName(k)
+		val := getenv(name)
+		if val == "" {
+			continue
+		}
+		target := reflect.New(reflect.TypeOf(defaults[k]))
+		dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+			DecodeHook: decodeHook(), WeaklyTypedInput: true, Result: target.Interface(),
+		})
+		if err != nil {
+			return err
+		}
+		if err := dec.Decode(val); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a valid %s", name, val, describeKind(reflect.TypeOf(defaults[k]))))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func describeKind(t reflect.Type) string {
+	switch {
+	case t.String() == "time.Duration":
+		return "duration (e.g. 90s, 10m)"
+	case t.Kind() == reflect.Bool:
+		return "boolean (true or false)"
+	case t.Kind() == reflect.Int:
+		return "whole number"
+	case t.Kind() == reflect.Slice:
+		return "comma-separated list"
+	case t.Kind() == reflect.Map:
+		return "comma-separated NAME=value list"
+	}
+	return "value"
+}

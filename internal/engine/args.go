@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// BuilderNode is one node of a buildx builder, as `buildx create` takes it.
+type BuilderNode struct {
+	// Builder is the buildx builder (node group) name.
+	Builder string
+	// Node is the node name inside the builder.
+	Node string
+	// Driver is the buildx driver: remote, docker-container or kubernetes.
+	Driver string
+	// Endpoint is what buildx dials: tcp://host:port, unix://..., or a
+	// docker context name for docker-container nodes.
+	Endpoint string
+	// Platforms pins the platforms buildx sends to this node.
+	Platforms []string
+	// DriverOpts are buildx --driver-opt key/values (cacert, cert, key,
+	// servername for remote; image, network for docker-container; ...).
+	DriverOpts map[string]string
+	// BuildkitdConfig is a buildkitd.toml for drivers that start BuildKit.
+	BuildkitdConfig string
+}
+
+// CreateArgs returns `buildx create` arguments that create the builder with
+// this node (first) or add/update the node in an existing builder (appendNode).
+// Both forms are idempotent: buildx updates a node that already exists.
+func CreateArgs(n BuilderNode, appendNode bool) []string {
+	args := []string{"create", "--name", n.Builder, "--node", n.Node, "--driver", n.Driver}
+	if appendNode {
+		args = append(args, "--append")
+	}
+	if len(n.Platforms) > 0 {
+		args = append(args, "--platform", strings.Join(n.Platforms, ","))
+	}
+	for _, k := range sortedKeys(n.DriverOpts) {
+		args = append(args, "--driver-opt", csvField(k+"="+n.DriverOpts[k]))
+	}
+	if n.BuildkitdConfig != "" {
+		args = append(args, "--buildkitd-config", n.BuildkitdConfig)
+	}
+	if n.Endpoint != "" {
+		args = append(args, n.Endpoint)
+	}
+	return args
+}
+
+// LeaveArgs returns `buildx create --leave` arguments that take a node out
+// of a builder.
+func LeaveArgs(builder, node string) []string {
+	return []string{"create", "--name", builder, "--leave", "--node", node}
+}
+
+// RemoveArgs returns `buildx rm` arguments. BuildKit state (the cache) is
+// kept: the same daemons serve other builders.
+func RemoveArgs(builder string) []string {
+	return []string{"rm", "--keep-state", builder}
+}
+
+// LsArgs returns `buildx ls` arguments with machine-readable output.
+func LsArgs() []string { return []string{"ls", "--format", "json"} }
+
+// InspectRawArgs returns `buildx imagetools inspect --raw` arguments.
+func InspectRawArgs(ref string) []string {
+	return []string{"imagetools", "inspect", "--raw", ref}
+}
+
+// ImageOutput describes the image exporter of a build.
+type ImageOutput struct {
+	// Push pushes the merged manifest list to the registry.
+	Push bool
+	// Compression is gzip, zstd, uncompressed, or "" for BuildKit's default.
+	Compression string
+	// CompressionLevel is the compressor level; 0 keeps the default.
+	CompressionLevel int
+}
+
+// String renders the exporter as a --output value. Layers are recompressed
+// even when a base layer already exists with another compression
+// (force-compression), and OCI media types are used: zstd layers are only
+// portable under OCI media types.
+func (o ImageOutput) String() string {
+	parts := []string{"type=image", "push=" + strconv.FormatBool(o.Push)}
+	if o.Compression != "" {
+		parts = append(parts, "compression="+o.Compression)
+		if o.CompressionLevel > 0 {
+			parts = append(parts, "compression-level="+strconv.Itoa(o.CompressionLevel))
+		}
+		parts = append(parts, "force-compression=true")
+	}
+	parts = append(parts, "oci-mediatypes=true")
+	return strings.Join(parts, ",")
+}
+
+// BuildSpec is everything one `buildx build` needs.
+type BuildSpec struct {
+	Builder    string
+	ContextDir string
+	Dockerfile string
+	Platforms  []string
+	Tags       []string
+	// BuildArgs are passed sorted by name, so the argument list is stable.
+	BuildArgs map[string]string
+	Target    string
+	// Image is the image exporter; nil means no image output (the result
+	// stays in the nodes' build cache) unless Outputs are given.
+	Image *ImageOutput
+	// Outputs are extra --output values (type=oci,dest=..., type=local,...).
+	Outputs   []string
+	CacheFrom []string
+	CacheTo   []string
+	// Provenance is the --provenance value ("mode=min", "false"); "" leaves
+	// buildx's default.
+	Provenance   string
+	NoCache      bool
+	Pull         bool
+	MetadataFile string
+	// Progress is the --progress value.
+	Progress string
+}
+
+// BuildArgs returns the `buildx build` argument list for spec.
+func BuildArgs(s BuildSpec) []string {
+	args := []string{"build"}
+	add := func(flag, v string) {
+		if v != "" {
+			args = append(args, flag, v)
+		}
+	}
+	add("--builder", s.Builder)
+	add("--file", s.Dockerfile)
+	if len(s.Platforms) > 0 {
+		args = append(args, "--platform", strings.Join(s.Platforms, ","))
+	}
+	for _, t := range s.Tags {
+		args = append(args, "--tag", t)
+	}
+	for _, k := range sortedKeys(s.BuildArgs) {
+		args = append(args, "--build-arg", k+"="+s.BuildArgs[k])
+	}
+	add("--target", s.Target)
+	if s.Image != nil {
+		args = append(args, "--output", s.Image.String())
+	}
+	for _, o := range s.Outputs {
+		args = append(args, "--output", o)
+	}
+	add("--provenance", s.Provenance)
+	for _, c := range s.CacheFrom {
+		args = append(args, "--cache-from", c)
+	}
+	for _, c := range s.CacheTo {
+		args = append(args, "--cache-to", c)
+	}
+	if s.NoCache {
+		args = append(args, "--no-cache")
+	}
+	if s.Pull {
+		args = append(args, "--pull")
+	}
+	add("--metadata-file", s.MetadataFile)
+	add("--progress", s.Progress)
+	ctx := s.ContextDir
+	if ctx == "" {
+		ctx = "."
+	}
+	return append(args, ctx)
+}
+
+// Quote renders an argument list as a shell-pasteable command line, for
+// --dry-run and --debug output.
+func Quote(prog string, args []string) string {
+	parts := []string{prog}
+	for _, a := range args {
+		parts = append(parts, shellQuote(a))
+	}
+	return strings.Join(parts, " ")
+}
+
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@+%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// csvField quotes a --driver-opt value that buildx would otherwise split:
+// buildx parses each --driver-opt as a CSV record.
+func csvField(s string) string {
+	if !strings.ContainsAny(s, ",\"\n") {
+		return s
+	}
+	return fmt.Sprintf(`"%s"`, strings.ReplaceAll(s, `"`, `""`))
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
