@@ -10,8 +10,11 @@ COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 # The same -X path is used by .goreleaser.yaml.
 LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 export XBUILD_FARM_DIR ?= /var/tmp/xbuild-farm
+TOOLS     := $(CURDIR)/bin/tools
+# goreleaser v2.17.x is the newest that builds with Go 1.26.
+GORELEASER_VERSION ?= v2.17.0
 
-.PHONY: help build test e2e farm-up farm-down lint bench docs release-snapshot clean
+.PHONY: help build test e2e farm-up farm-down lint bench docs release-snapshot release-check clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -37,6 +40,22 @@ lint: ## gofmt + go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/...
+
+bench: ## Go micro-benchmarks (routing, arg building, lint rules, verification)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+docs: ## regenerate the command reference in docs/reference from the cobra tree
+	rm -rf docs/reference && $(GO) run ./hack/gendocs docs/reference
+
+$(TOOLS)/goreleaser:
+	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+release-check: $(TOOLS)/goreleaser ## goreleaser check
+	$(TOOLS)/goreleaser check
+
+release-snapshot: $(TOOLS)/goreleaser ## build release archives locally (goreleaser --snapshot --clean)
+	$(TOOLS)/goreleaser check
+	$(TOOLS)/goreleaser release --snapshot --clean
 
 clean: ## remove build outputs
 	rm -rf bin dist

@@ -67,11 +67,11 @@ func (e *BuildError) Error() string {
 
 func (e *BuildError) Unwrap() error { return e.Err }
 
-// Build runs one buildx build for spec. It always asks buildx for BuildKit's
+// RunBuild runs one buildx build for spec with r. It always asks buildx for BuildKit's
 // raw status stream and renders it itself, so the watchdog sees real events
 // whatever display the user chose, and reads the result from buildx's
 // metadata file.
-func Build(ctx context.Context, r Runner, spec BuildSpec, opts BuildOptions) (*BuildResult, error) {
+func RunBuild(ctx context.Context, r Runner, spec BuildSpec, opts BuildOptions) (*BuildResult, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now

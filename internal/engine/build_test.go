@@ -63,7 +63,7 @@ func TestBuildReadsMetadataAndForcesRawJSON(t *testing.T) {
 		return os.WriteFile(flagValue(inv.Args, "--metadata-file"), []byte(md), 0o600)
 	}}
 	var out bytes.Buffer
-	res, err := Build(context.Background(), f, BuildSpec{Builder: "b", Progress: "tty", MetadataFile: "/ignored"}, BuildOptions{Progress: "plain", Out: &out, StallTimeout: time.Minute})
+	res, err := RunBuild(context.Background(), f, BuildSpec{Builder: "b", Progress: "tty", MetadataFile: "/ignored"}, BuildOptions{Progress: "plain", Out: &out, StallTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestBuildStallWatchdog(t *testing.T) {
 			return errors.New("watchdog never fired")
 		}
 	}}
-	_, err := Build(context.Background(), f, BuildSpec{Builder: "b"}, BuildOptions{Progress: "quiet", StallTimeout: 150 * time.Millisecond})
+	_, err := RunBuild(context.Background(), f, BuildSpec{Builder: "b"}, BuildOptions{Progress: "quiet", StallTimeout: 150 * time.Millisecond})
 	var stall *StallError
 	if !errors.As(err, &stall) {
 		t.Fatalf("want StallError, got %v", err)
@@ -112,7 +112,7 @@ func TestBuildErrorCarriesTail(t *testing.T) {
 		fmt.Fprint(inv.Stderr, "ERROR: failed to solve: process \"/bin/sh -c false\" did not complete successfully: exit code: 1\n")
 		return errors.New("exit status 1")
 	}}
-	_, err := Build(context.Background(), f, BuildSpec{Builder: "b"}, BuildOptions{Progress: "quiet"})
+	_, err := RunBuild(context.Background(), f, BuildSpec{Builder: "b"}, BuildOptions{Progress: "quiet"})
 	var be *BuildError
 	if !errors.As(err, &be) {
 		t.Fatalf("want BuildError, got %v", err)
@@ -129,7 +129,7 @@ func TestBuildCancelledByCaller(t *testing.T) {
 		<-rctx.Done()
 		return rctx.Err()
 	}}
-	_, err := Build(ctx, f, BuildSpec{Builder: "b"}, BuildOptions{Progress: "quiet", StallTimeout: time.Minute})
+	_, err := RunBuild(ctx, f, BuildSpec{Builder: "b"}, BuildOptions{Progress: "quiet", StallTimeout: time.Minute})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}

@@ -32,6 +32,9 @@ type Invocation struct {
 type Engine interface {
 	// Buildx runs one buildx command (see Runner).
 	Buildx(ctx context.Context, inv Invocation) error
+	// Build runs one buildx build, showing progress and enforcing the stall
+	// watchdog (see RunBuild).
+	Build(ctx context.Context, spec BuildSpec, opts BuildOptions) (*BuildResult, error)
 	// Probe asks a node for its BuildKit version and worker platforms.
 	Probe(ctx context.Context, t ProbeTarget) (*ProbeResult, error)
 	// Describe names the engine for messages and reports.
@@ -92,3 +95,7 @@ type engine struct {
 
 func (e *engine) Buildx(ctx context.Context, inv Invocation) error { return e.runner.Run(ctx, inv) }
 func (e *engine) Describe() string                                 { return e.runner.Name() }
+
+func (e *engine) Build(ctx context.Context, spec BuildSpec, opts BuildOptions) (*BuildResult, error) {
+	return RunBuild(ctx, e.runner, spec, opts)
+}

@@ -1,0 +1,69 @@
+package redact
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestURLSecrets(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"http://proxy:3128", nil},
+		{"http://alice@proxy:3128", nil},
+		{"http://alice:s3cr%21t@proxy:3128", []string{"alice:s3cr%21t", "s3cr!t", "alice:s3cr!t"}},
+		{"alice:hunter22@proxy.corp:8080", []string{"alice:hunter22", "hunter22"}},
+		{"::not a url", nil},
+	}
+	for _, tc := range tests {
+		got := URLSecrets(tc.in)
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("URLSecrets(%q) = %q, lacks %q", tc.in, got, w)
+			}
+		}
+		if tc.want == nil && got != nil {
+			t.Errorf("URLSecrets(%q) = %q, want none", tc.in, got)
+		}
+	}
+}
+
+func TestRedactorString(t *testing.T) {
+	r := New()
+	r.AddURL("http://alice:hunter22@proxy:3128")
+	r.Add("tok_abcdef", "ab") // "ab" is too short to be masked
+	in := "--build-arg HTTP_PROXY=http://alice:hunter22@proxy:3128 TOKEN=tok_abcdef ab hunter22"
+	want := "--build-arg HTTP_PROXY=http://[REDACTED]@proxy:3128 TOKEN=[REDACTED] ab [REDACTED]"
+	if got := r.String(in); got != want {
+		t.Errorf("String =\n %q\nwant\n %q", got, want)
+	}
+	if r.Empty() || !New().Empty() {
+		t.Error("Empty() wrong")
+	}
+}
+
+func TestRedactorWriter(t *testing.T) {
+	r := New()
+	r.Add("hunter22")
+	var out bytes.Buffer
+	w := r.Writer(&out)
+	// the secret arrives split across writes
+	for _, chunk := range []string{"#5 RUN echo $HTTP_PROXY\n#5 0.2 http://alice:hun", "ter22@proxy\n", "tail hunter", "22"} {
+		if _, err := w.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Contains(out.String(), "tail") {
+		t.Errorf("partial line flushed early: %q", out.String())
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := "#5 RUN echo $HTTP_PROXY\n#5 0.2 http://alice:[REDACTED]@proxy\ntail [REDACTED]"
+	if out.String() != want {
+		t.Errorf("got %q\nwant %q", out.String(), want)
+	}
+}
