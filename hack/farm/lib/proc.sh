@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# proc.sh — start/stop farm daemons through PID files.
+#   $FARM/run/NAME.pid   the daemon's PID
+#   $FARM/run/NAME.cmd   its expected command line, one argument per line
+#   $FARM/logs/NAME.log  its stdout+stderr
+# A PID only counts as "ours" while /proc/PID/cmdline still equals NAME.cmd (guards against PID reuse).
+# Daemons are started with fd 9 closed: up.sh/down.sh hold their flock on fd 9.
+
+_cmdline_of() { [ -r "/proc/$1/cmdline" ] && tr '\0' '\n' <"/proc/$1/cmdline"; }
+
+# proc_pid NAME : print the PID if the daemon is alive and really ours.
+proc_pid() {
+  local pf=$FARM/run/$1.pid cf=$FARM/run/$1.cmd pid state
+  [ -s "$pf" ] && [ -s "$cf" ] || return 1
+  pid=$(<"$pf")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  state=$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] || return 1
+  [ "$(_cmdline_of "$pid")" = "$(<"$cf")" ] || return 1
+  printf '%s\n' "$pid"
+}
+proc_alive() { proc_pid "$1" >/dev/null; }
+
+# proc_start NAME [--netns NSPATH] CMD... : start CMD detached (own session) unless already running.
+# Returns 0 once the process has exec'd CMD; dies with the log tail if it exits at once.
+proc_start() {
+  local name=$1; shift
+  local netns=""
+  if [ "${1:-}" = --netns ]; then netns=$2; shift 2; fi
+  local log=$FARM/logs/$name.log pid i
+  if pid=$(proc_pid "$name"); then info "$name: running (pid $pid)"; return 0; fi
+  rm -f "$FARM/run/$name.pid" "$FARM/run/$name.cmd"
+  mkdir -p "$FARM/run" "$FARM/logs"
+  printf '%s\n' "$@" >"$FARM/run/$name.cmd"
+  printf '\n===== start %s: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$log"
+  if [ -n "$netns" ]; then
+    # nsenter --net (not `ip netns exec`, which remounts /sys and breaks runc's cgroup detection)
+    setsid nsenter "--net=$netns" -- "$@" >>"$log" 2>&1 </dev/null 9>&- &
+  else
+    setsid "$@" >>"$log" 2>&1 </dev/null 9>&- &
+  fi
+  pid=$!
+  printf '%s\n' "$pid" >"$FARM/run/$name.pid"
+  # setsid/nsenter exec in place; wait (bounded) until the PID shows the final command line
+  for i in $(seq 1 40); do
+    proc_alive "$name" && break
+    [ -d "/proc/$pid" ] || break
+    sleep 0.05
+  done
+  proc_alive "$name" || die "$name exited right after start" "$log"
+  info "$name: started (pid $pid, log ${log#"$FARM"/})"
+}
+
+# proc_stop NAME [GRACE_S] : TERM, wait up to GRACE_S (default 20), then KILL. Only if the cmdline still matches.
+proc_stop() {
+  local name=$1 grace=${2:-20} pid i
+  local pf=$FARM/run/$name.pid
+  if ! pid=$(proc_pid "$name"); then
+    if [ -e "$pf" ]; then
+      info "$name: not running (stale pid file $(cat "$pf" 2>/dev/null) removed; that PID is not ours)"
+    fi
+    rm -f "$pf" "$FARM/run/$name.cmd"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 $((grace * 5))); do
+    proc_alive "$name" || break
+    sleep 0.2
+  done
+  if proc_alive "$name"; then
+    warn "$name (pid $pid) ignored SIGTERM for ${grace}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for i in $(seq 1 25); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
+  fi
+  rm -f "$pf" "$FARM/run/$name.cmd"
+  STOPPED_PIDS+=("$pid")
+  info "$name: stopped (pid $pid)"
+}
+STOPPED_PIDS=()
+
+# wait_reaped [MAX_S] : wait (bounded) until the stopped daemons have also been reaped by init, so that
+# they do not linger in ps as <defunct>. Prints how many are left.
+wait_reaped() {
+  local max=${1:-10} i p left=0
+  for i in $(seq 1 $((max * 5))); do
+    left=0
+    for p in "${STOPPED_PIDS[@]}"; do [ -e "/proc/$p" ] && left=$((left + 1)); done
+    [ $left = 0 ] && break
+    sleep 0.2
+  done
+  return $left
+}
+
+# farm_leftovers : list processes (pid + cmdline) that still reference the farm directory, other than us.
+farm_leftovers() {
+  local d pid cl
+  for d in /proc/[0-9]*; do
+    pid=${d#/proc/}
+    [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
+    cl=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+    case "$cl" in
+      socat\ *"$NS_HOST_IP"*|/usr/bin/socat\ *"$NS_HOST_IP"*)
+        printf '%s %s\n' "$pid" "$cl" ;;
+      *"$FARM/"*)
+        case "${cl%% *}" in */buildkitd|buildkitd|*/dockerd|dockerd|*containerd*|*docker-registry|socat|*/socat|*runc*|*/buildctl)
+          printf '%s %s\n' "$pid" "$cl" ;;
+        esac ;;
+    esac
+  done
+}
