@@ -40,11 +40,12 @@ Configuration comes from flags, then XBUILD_* environment variables, then
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 
-	root.AddGroup(&cobra.Group{ID: "setup", Title: "Setup commands:"})
+	root.AddGroup(&cobra.Group{ID: "main", Title: "Build commands:"}, &cobra.Group{ID: "setup", Title: "Setup commands:"})
 	root.AddCommand(
 		NewVersionCmd(f),
 		NewInitCmd(f),
 		NewNodesCmd(f),
+		NewLintCmd(f),
 	)
 	root.SetHelpCommandGroupID("setup")
 	root.SetCompletionCommandGroupID("setup")

@@ -1,0 +1,60 @@
+package nodes
+
+import (
+	"maps"
+
+	"github.com/xbuild-dev/xbuild/internal/engine"
+)
+
+// DockerContextName is the docker CLI context xbuild creates for a docker
+// node: buildx's docker-container driver reaches a remote engine through a
+// context carrying its TLS material.
+func DockerContextName(node string) string { return "xbuild-" + node }
+
+// BuildsPlatform reports whether n builds platform p (both normalized).
+func BuildsPlatform(n Node, p string) bool { return n.builds(p) }
+
+// BuildxNode maps a registered node to a buildx builder node that builds
+// exactly platforms (nil: all the node's platforms). The mapping per kind:
+//
+//	buildkit, local  remote driver; TLS files as cacert/cert/key/servername
+//	docker           docker-container driver on the context DockerContextName(n)
+//	kubernetes       kubernetes driver; namespace from the endpoint
+func BuildxNode(n Node, builder string, platforms []string) engine.BuilderNode {
+	if platforms == nil {
+		platforms = n.Platforms
+	}
+	bn := engine.BuilderNode{
+		Builder:    builder,
+		Node:       n.Name,
+		Platforms:  platforms,
+		DriverOpts: maps.Clone(n.DriverOpts),
+	}
+	if bn.DriverOpts == nil {
+		bn.DriverOpts = map[string]string{}
+	}
+	switch n.Kind {
+	case KindDocker:
+		bn.Driver = "docker-container"
+		bn.Endpoint = DockerContextName(n.Name)
+	case KindKubernetes:
+		bn.Driver = "kubernetes"
+		if ep, err := ParseEndpoint(n.Endpoint); err == nil {
+			bn.DriverOpts["namespace"] = ep.Namespace
+		}
+	default:
+		bn.Driver = "remote"
+		bn.Endpoint = n.Endpoint
+		if n.TLS != nil {
+			t := n.ProbeTarget()
+			bn.DriverOpts["cacert"] = t.CA
+			bn.DriverOpts["cert"] = t.Cert
+			bn.DriverOpts["key"] = t.Key
+			bn.DriverOpts["servername"] = t.ServerName
+		}
+	}
+	if len(bn.DriverOpts) == 0 {
+		bn.DriverOpts = nil
+	}
+	return bn
+}
