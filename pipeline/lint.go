@@ -1,0 +1,73 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/lint"
+)
+
+// LintStep runs hadolint and the built-in rules before any node is contacted.
+type LintStep struct{}
+
+// Name implements Step.
+func (LintStep) Name() string { return "lint" }
+
+// String implements Step.
+func (LintStep) String() string { return "linting the Dockerfile" }
+
+// Skip implements Skipper.
+func (LintStep) Skip(s *State) (bool, string) {
+	if !s.Config.Lint.Enabled {
+		return true, "lint disabled (--no-lint or lint.enabled: false)"
+	}
+	return false, ""
+}
+
+// Run implements Step.
+func (LintStep) Run(ctx context.Context, s *State) error {
+	res, err := RunLint(ctx, s.Lint, s.Config)
+	if err != nil {
+		return err
+	}
+	s.LintResult = res
+	for _, n := range res.Notices {
+		s.Log.Info("%s", n)
+	}
+	th, err := lint.ParseThreshold(s.Config.Lint.FailureThreshold)
+	if err != nil {
+		return err
+	}
+	if len(res.Findings) > 0 {
+		if err := lint.WriteTTY(s.Err, res, false); err != nil {
+			return err
+		}
+	}
+	if res.Failed(th) {
+		return fmt.Errorf("%s has findings at or above the failure threshold %q; nothing was built and no node was contacted (fix them, add `# xbuild ignore=RULE` above the line, or change lint.failure-threshold)",
+			s.Config.Dockerfile, s.Config.Lint.FailureThreshold)
+	}
+	return nil
+}
+
+// RunLint lints with the lint settings of c; `xbuild lint` and the build's
+// lint step share it. A nil linter means lint.Run.
+func RunLint(ctx context.Context, linter Linter, c config.Config) (*lint.Result, error) {
+	if linter == nil {
+		linter = lint.Run
+	}
+	return linter(ctx, LintOptions(c))
+}
+
+// LintOptions maps the project config to lint options.
+func LintOptions(c config.Config) lint.Options {
+	return lint.Options{
+		Dockerfile:      c.Dockerfile,
+		ContextDir:      c.Context,
+		BuildArgs:       c.BuildArgs,
+		Hadolint:        c.Lint.Hadolint,
+		RequireHadolint: c.Lint.RequireHadolint,
+		Ignore:          c.Lint.Ignore,
+	}
+}

@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/nodes"
+)
+
+// PlanStep checks the builder's nodes, routes each platform to a healthy
+// node and assembles the exact buildx commands. With --dry-run it prints
+// them and stops.
+type PlanStep struct{}
+
+// Name implements Step.
+func (PlanStep) Name() string { return "plan" }
+
+// String implements Step.
+func (PlanStep) String() string { return "checking nodes and routing platforms" }
+
+// Run implements Step.
+func (PlanStep) Run(ctx context.Context, s *State) error {
+	c := s.Config
+	candidates := nodesFor(s.Nodes, c.Builder, c.Platforms)
+	if len(candidates) == 0 {
+		return noNodesError(s.Nodes, c)
+	}
+	start := s.now()
+	s.Health = s.Checker.Check(ctx, candidates)
+	health := map[string]nodes.Health{}
+	for _, h := range s.Health {
+		health[h.Node] = h
+		s.Log.Info("%s", healthLine(h))
+	}
+	s.Log.Info("%d node(s) checked in %s", len(candidates), s.now().Sub(start).Round(time.Millisecond))
+
+	plan, err := nodes.Route(c.Platforms, candidates, health, c.AllowEmulation)
+	if err != nil {
+		return err
+	}
+	s.Plan = plan
+	for _, w := range plan.Warnings {
+		s.Log.Warn("%s", w)
+	}
+
+	s.BuildArgs = MergeBuildArgs(ProxyBuildArgs(c.Proxy, s.Getenv), c.BuildArgs, s.Secrets)
+	for k := range s.BuildArgs {
+		if err := config.CheckBuildArgName(k); err != nil {
+			return err
+		}
+	}
+	s.Builder = planBuilder(c.Builder, plan, candidates)
+	s.Spec = buildSpec(c, s.Options, s.BuildArgs, s.Builder[0].Builder)
+
+	if s.Options.DryRun {
+		printPlan(s.Out, s)
+		return ErrStop
+	}
+	return nil
+}
+
+// nodesFor returns the nodes of builder that build any of the platforms.
+func nodesFor(all []nodes.Node, builder string, platforms []string) []nodes.Node {
+	var out []nodes.Node
+	for _, n := range all {
+		if n.Builder != "" && n.Builder != builder {
+			continue
+		}
+		for _, p := range platforms {
+			if nodes.BuildsPlatform(n, p) {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func noNodesError(all []nodes.Node, c config.Config) error {
+	if len(all) == 0 {
+		return fmt.Errorf("no build nodes are registered; add one per architecture, e.g.\n" +
+			"  xbuild nodes add amd1 --endpoint tcp://HOST:1234 --platform linux/amd64 --tls-ca ca.pem --tls-cert cert.pem --tls-key key.pem\n" +
+			"(xbuild nodes certs makes the certificates and prints the buildkitd flags)")
+	}
+	return fmt.Errorf("no node of builder %q builds any of %s; registered nodes: %s (add one with xbuild nodes add NAME --platform ... --builder %s)",
+		c.Builder, strings.Join(c.Platforms, ", "), nodeSummary(all), c.Builder)
+}
+
+func nodeSummary(all []nodes.Node) string {
+	var parts []string
+	for _, n := range all {
+		parts = append(parts, fmt.Sprintf("%s [%s, builder %s]", n.Name, strings.Join(n.Platforms, " "), n.Builder))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func healthLine(h nodes.Health) string {
+	line := fmt.Sprintf("node %-12s %-11s", h.Node, h.Status)
+	if h.Healthy() {
+		line += fmt.Sprintf(" %s  %s", h.BuildKitVersion, h.Latency.Round(time.Millisecond))
+	} else if h.Error != "" {
+		line += " " + h.Error
+	}
+	return line
+}
+
+// planBuilder turns the routing into buildx builder nodes: each node with
+// exactly the platforms it was assigned. The builder's name carries a hash
+// of its content, so a builder name always means one routing and creating it
+// again is a no-op.
+func planBuilder(base string, plan *nodes.Plan, candidates []nodes.Node) []engine.BuilderNode {
+	byName := map[string]nodes.Node{}
+	for _, n := range candidates {
+		byName[n.Name] = n
+	}
+	assigned := map[string][]string{}
+	var order []string
+	for _, a := range plan.Assignments {
+		if _, ok := assigned[a.Node]; !ok {
+			order = append(order, a.Node)
+		}
+		assigned[a.Node] = append(assigned[a.Node], a.Platform)
+	}
+	sort.Strings(order)
+	var out []engine.BuilderNode
+	for _, name := range order {
+		out = append(out, nodes.BuildxNode(byName[name], "", assigned[name]))
+	}
+	h := sha256.New()
+	for _, bn := range out {
+		fmt.Fprintf(h, "%q\n", engine.CreateArgs(bn, false))
+	}
+	name := base + "-" + hex.EncodeToString(h.Sum(nil))[:8]
+	for i := range out {
+		out[i].Builder = name
+	}
+	return out
+}
+
+// buildSpec assembles the buildx build from config and flags.
+func buildSpec(c config.Config, o Options, args map[string]string, builder string) engine.BuildSpec {
+	spec := engine.BuildSpec{
+		Builder:    builder,
+		ContextDir: c.Context,
+		Dockerfile: c.Dockerfile,
+		Platforms:  c.Platforms,
+		Tags:       c.Refs(),
+		BuildArgs:  args,
+		Target:     c.Target,
+		CacheFrom:  c.CacheFrom,
+		CacheTo:    c.CacheTo,
+		NoCache:    o.NoCache,
+		Pull:       o.Pull,
+	}
+	if c.Push {
+		spec.Image = &engine.ImageOutput{Push: true, Compression: c.Compression, CompressionLevel: c.CompressionLevel}
+		// min provenance records no build-arg values: proxy credentials
+		// passed as build args stay out of the pushed attestations.
+		spec.Provenance = "mode=min"
+	} else {
+		spec.Outputs = o.Outputs
+	}
+	return spec
+}
+
+// printPlan writes the dry-run plan: routing and the exact buildx commands,
+// with secrets masked.
+func printPlan(w io.Writer, s *State) {
+	fmt.Fprintf(w, "Plan (builder %s):\n", s.Config.Builder)
+	for _, a := range s.Plan.Assignments {
+		kind := "native"
+		if a.Emulated {
+			kind = "emulated (QEMU)"
+		}
+		fmt.Fprintf(w, "  %-14s -> %s, %s\n", a.Platform, a.Node, kind)
+	}
+	fmt.Fprintln(w, "\nbuildx commands xbuild would run:")
+	for i, bn := range s.Builder {
+		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.CreateArgs(bn, i > 0))))
+	}
+	fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(s.Spec))))
+	if !s.Config.Push {
+		fmt.Fprintln(w, "\nNothing would be pushed (no --push).")
+	}
+}
+
+// errNoPlan is returned by steps that need a plan when there is none.
+var errNoPlan = errors.New("internal error: no plan")

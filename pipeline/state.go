@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/internal/lint"
+	"github.com/xbuild-dev/xbuild/internal/redact"
+	"github.com/xbuild-dev/xbuild/internal/registry"
+	"github.com/xbuild-dev/xbuild/nodes"
+)
+
+// Options are the per-invocation choices that are not project config.
+type Options struct {
+	// DryRun prints the plan and the buildx arguments, then stops.
+	DryRun bool
+	// Outputs are extra buildx --output values for builds without --push.
+	Outputs []string
+	NoCache bool
+	Pull    bool
+}
+
+// Registry is the read side of a registry, for verify.
+type Registry interface {
+	Index(ctx context.Context, ref string) (*registry.Index, error)
+	Image(ctx context.Context, repo, digest string) (*registry.Image, error)
+	ReadFile(ctx context.Context, repo, digest, path string, limit int64) ([]byte, error)
+	Blob(ctx context.Context, repo, digest string, limit int64) ([]byte, error)
+}
+
+// Linter runs the lint gate (lint.Run in production).
+type Linter func(ctx context.Context, opts lint.Options) (*lint.Result, error)
+
+// State is what the steps share: inputs first, then what each step leaves
+// for the next.
+type State struct {
+	// Inputs.
+	Config   config.Config
+	Options  Options
+	Getenv   func(string) string
+	Now      func() time.Time
+	Out      io.Writer // results (stdout)
+	Err      io.Writer // progress, warnings, the human report (stderr)
+	Log      Logger
+	Secrets  *redact.Redactor
+	Engine   engine.Engine
+	Nodes    []nodes.Node
+	Checker  *nodes.Checker
+	Registry Registry
+	Lint     Linter
+
+	// Filled by lint.
+	LintResult *lint.Result
+	// Filled by plan.
+	BuildArgs map[string]string
+	Health    []nodes.Health
+	Plan      *nodes.Plan
+	Builder   []engine.BuilderNode
+	Spec      engine.BuildSpec
+	// Filled by build.
+	Build *engine.BuildResult
+	// Filled by verify.
+	Verify *VerifyReport
+	// Filled by report.
+	Report *Report
+
+	Timings []Timing
+}
+
+func (s *State) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// Steps returns the build pipeline in order.
+func Steps() []Step {
+	return []Step{LintStep{}, PlanStep{}, BuildStep{}, VerifyStep{}, ReportStep{}}
+}

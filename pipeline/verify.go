@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/xbuild-dev/xbuild/internal/registry"
+)
+
+// VerifyReport is what the verify step found in the registry.
+type VerifyReport struct {
+	Ref    string                     `json:"ref"`
+	Digest string                     `json:"digest"`
+	Checks []Check                    `json:"checks"`
+	Images map[string]*registry.Image `json:"-"`
+	OK     bool                       `json:"ok"`
+}
+
+// Failed lists the failing checks.
+func (v *VerifyReport) Failed() []Check {
+	var out []Check
+	for _, c := range v.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// VerifyStep reads the pushed image back from the registry and checks it
+// against the request.
+type VerifyStep struct{}
+
+// Name implements Step.
+func (VerifyStep) Name() string { return "verify" }
+
+// String implements Step.
+func (VerifyStep) String() string { return "verifying the pushed image in the registry" }
+
+// Skip implements Skipper.
+func (VerifyStep) Skip(s *State) (bool, string) {
+	switch {
+	case !s.Config.Push:
+		return true, "nothing was pushed"
+	case !s.Config.Verify:
+		return true, "verify: false"
+	}
+	return false, ""
+}
+
+// Run implements Step. Failed checks do not stop the pipeline here: the
+// report step shows them and then fails.
+func (VerifyStep) Run(ctx context.Context, s *State) error {
+	refs := s.Config.Refs()
+	if len(refs) == 0 || s.Build == nil {
+		return errors.New("no pushed reference to verify")
+	}
+	req := VerifyRequest{
+		Platforms:   s.Config.Platforms,
+		Compression: s.Config.Compression,
+		ProxyValues: proxyValues(s.BuildArgs),
+		Digest:      s.Build.Digest,
+	}
+	rep, err := verifyPushed(ctx, s.Registry, refs, req)
+	if err != nil {
+		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
+	}
+	s.Verify = rep
+	return nil
+}
+
+// verifyPushed checks every tag and the images of the first one.
+func verifyPushed(ctx context.Context, reg Registry, refs []string, req VerifyRequest) (*VerifyReport, error) {
+	idx, err := reg.Index(ctx, refs[0])
+	if err != nil {
+		return nil, err
+	}
+	rep := &VerifyReport{Ref: refs[0], Digest: idx.Digest, Images: map[string]*registry.Image{}}
+	rep.Checks = append(rep.Checks, checkIndex(req, idx)...)
+	for _, other := range refs[1:] {
+		oi, err := reg.Index(ctx, other)
+		if err != nil {
+			return nil, err
+		}
+		rep.Checks = append(rep.Checks, Check{Name: "tag", OK: oi.Digest == idx.Digest,
+			Detail: fmt.Sprintf("%s -> %s", other, oi.Digest)})
+	}
+	repo, err := repository(refs[0])
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range idx.Manifests {
+		if m.Attestation {
+			rep.Checks = append(rep.Checks, checkAttestation(ctx, reg, repo, m, req.ProxyValues))
+			continue
+		}
+		img, err := reg.Image(ctx, repo, m.Digest)
+		if err != nil {
+			return nil, err
+		}
+		rep.Images[m.Platform] = img
+		rep.Checks = append(rep.Checks, checkImage(req, m.Platform, img)...)
+		if p := entrypointPath(img); p != "" {
+			hdr, err := reg.ReadFile(ctx, repo, m.Digest, p, 64)
+			switch {
+			case errors.Is(err, registry.ErrNotFound):
+				rep.Checks = append(rep.Checks, Check{Name: "binary-arch", Platform: m.Platform, OK: true, Detail: p + " not found in the image; not checked"})
+			case err != nil:
+				return nil, err
+			default:
+				rep.Checks = append(rep.Checks, checkELF(m.Platform, p, hdr))
+			}
+		}
+	}
+	rep.OK = len(rep.Failed()) == 0
+	return rep, nil
+}
+
+// checkAttestation looks for proxy values in an attestation's payloads
+// (provenance records build arguments in mode=max).
+func checkAttestation(ctx context.Context, reg Registry, repo string, m registry.Manifest, values []string) Check {
+	platform := "attestation " + short(m.AttestsTo)
+	img, err := reg.Image(ctx, repo, m.Digest)
+	if err != nil {
+		return Check{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: "cannot read the attestation: " + err.Error()}
+	}
+	var texts []string
+	for _, l := range img.Layers {
+		b, err := reg.Blob(ctx, repo, l.Digest, 8<<20)
+		if err != nil {
+			return Check{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: "cannot read an attestation layer: " + err.Error()}
+		}
+		texts = append(texts, string(b))
+	}
+	return leakCheck("no-proxy-leak", platform, "the attestation (provenance)", values, texts)
+}
+
+// entrypointPath is the executable the image starts: ENTRYPOINT[0], else
+// CMD[0]; relative names are looked up on the image's PATH (first entry
+// only would be a guess, so only absolute paths are checked).
+func entrypointPath(img *registry.Image) string {
+	argv := img.Entrypoint
+	if len(argv) == 0 {
+		argv = img.Cmd
+	}
+	if len(argv) == 0 {
+		return ""
+	}
+	p := argv[0]
+	if strings.HasPrefix(p, "/") {
+		return path.Clean(p)
+	}
+	return ""
+}
+
+func repository(ref string) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", err
+	}
+	return r.Context().Name(), nil
+}

@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/xbuild-dev/xbuild/internal/registry"
+)
+
+// Check is one verification result.
+type Check struct {
+	Name     string `json:"name"`
+	Platform string `json:"platform,omitempty"`
+	OK       bool   `json:"ok"`
+	Detail   string `json:"detail"`
+}
+
+// VerifyRequest is what the pushed image must match.
+type VerifyRequest struct {
+	Platforms   []string
+	Compression string
+	// ProxyValues must appear nowhere in the image.
+	ProxyValues []string
+	// Digest is the index digest the build reported; "" skips that check.
+	Digest string
+}
+
+// checkIndex compares the pushed index with the request: the digest the
+// build reported, and exactly the requested platforms (attestation
+// manifests aside).
+func checkIndex(req VerifyRequest, idx *registry.Index) []Check {
+	var out []Check
+	if req.Digest != "" {
+		out = append(out, Check{Name: "digest", OK: idx.Digest == req.Digest,
+			Detail: fmt.Sprintf("registry has %s, the build reported %s", idx.Digest, req.Digest)})
+	}
+	var got []string
+	for _, m := range idx.Manifests {
+		if !m.Attestation {
+			got = append(got, m.Platform)
+		}
+	}
+	want := slices.Clone(req.Platforms)
+	sort.Strings(got)
+	sort.Strings(want)
+	c := Check{Name: "platforms", OK: slices.Equal(got, want)}
+	if c.OK {
+		c.Detail = "index has exactly " + strings.Join(got, ", ")
+	} else {
+		c.Detail = fmt.Sprintf("index has [%s], requested [%s]", strings.Join(got, ", "), strings.Join(want, ", "))
+		if missing := diff(want, got); len(missing) > 0 {
+			c.Detail += "; missing " + strings.Join(missing, ", ")
+		}
+		if extra := diff(got, want); len(extra) > 0 {
+			c.Detail += "; unexpected " + strings.Join(extra, ", ")
+		}
+	}
+	return append(out, c)
+}
+
+// checkImage checks one platform's image config and layers.
+func checkImage(req VerifyRequest, platform string, img *registry.Image) []Check {
+	var out []Check
+	got := img.OS + "/" + img.Architecture
+	if img.Variant != "" {
+		got += "/" + img.Variant
+	}
+	out = append(out, Check{Name: "config-platform", Platform: platform, OK: samePlatform(got, platform),
+		Detail: fmt.Sprintf("image config says %s", got)})
+
+	want := layerMediaType(req.Compression)
+	var bad []string
+	for _, l := range img.Layers {
+		if want != "" && l.MediaType != want {
+			bad = append(bad, fmt.Sprintf("%s is %s", short(l.Digest), l.MediaType))
+		}
+	}
+	c := Check{Name: "compression", Platform: platform, OK: len(bad) == 0}
+	if c.OK {
+		c.Detail = fmt.Sprintf("%d layer(s), all %s", len(img.Layers), want)
+	} else {
+		c.Detail = fmt.Sprintf("want %s: %s", want, strings.Join(bad, "; "))
+	}
+	out = append(out, c)
+
+	var texts []string
+	texts = append(texts, img.Env...)
+	texts = append(texts, img.History...)
+	for k, v := range img.Labels {
+		texts = append(texts, k+"="+v)
+	}
+	out = append(out, leakCheck("no-proxy-leak", platform, "image config env, labels and history", req.ProxyValues, texts))
+	return out
+}
+
+// leakCheck reports whether any proxy value (or its credentials) appears in texts.
+func leakCheck(name, platform, where string, values, texts []string) Check {
+	for _, v := range values {
+		for _, t := range texts {
+			if strings.Contains(t, v) {
+				return Check{Name: name, Platform: platform, OK: false,
+					Detail: fmt.Sprintf("a proxy value passed as a build argument appears in %s (value not shown); set proxies with --build-arg or xbuild.yaml proxy:, never ENV", where)}
+			}
+		}
+	}
+	return Check{Name: name, Platform: platform, OK: true, Detail: fmt.Sprintf("no proxy value in %s", where)}
+}
+
+// layerMediaType is the OCI layer media type a compression produces.
+func layerMediaType(compression string) string {
+	switch compression {
+	case "gzip":
+		return "application/vnd.oci.image.layer.v1.tar+gzip"
+	case "zstd":
+		return "application/vnd.oci.image.layer.v1.tar+zstd"
+	case "uncompressed":
+		return "application/vnd.oci.image.layer.v1.tar"
+	}
+	return ""
+}
+
+// elfMachines maps GOARCH-style architectures to ELF e_machine values.
+var elfMachines = map[string]uint16{
+	"386": 3, "amd64": 62, "arm": 40, "arm64": 183, "ppc64le": 21, "s390x": 22, "riscv64": 243, "mips64le": 8,
+}
+
+// elfMachineNames names ELF machines for messages.
+var elfMachineNames = map[uint16]string{3: "x86 (386)", 62: "x86-64 (amd64)", 40: "ARM (arm)", 183: "AArch64 (arm64)", 21: "PowerPC64 (ppc64le)", 22: "s390x", 243: "RISC-V (riscv64)", 8: "MIPS"}
+
+// checkELF compares the ELF header of the image's entrypoint binary with the
+// platform. It is the check that catches a TARGETARCH passed to every
+// platform: an x86-64 binary inside the arm64 image.
+func checkELF(platform, path string, header []byte) Check {
+	c := Check{Name: "binary-arch", Platform: platform}
+	if len(header) < 20 || string(header[:4]) != "\x7fELF" {
+		c.OK = true
+		c.Detail = fmt.Sprintf("%s is not an ELF binary; not checked", path)
+		return c
+	}
+	var machine uint16
+	if header[5] == 2 { // EI_DATA: big endian
+		machine = binary.BigEndian.Uint16(header[18:20])
+	} else {
+		machine = binary.LittleEndian.Uint16(header[18:20])
+	}
+	arch := strings.Split(platform, "/")[1]
+	want, known := elfMachines[arch]
+	name := elfMachineNames[machine]
+	if name == "" {
+		name = fmt.Sprintf("machine %d", machine)
+	}
+	switch {
+	case !known:
+		c.OK = true
+		c.Detail = fmt.Sprintf("%s is %s; no ELF mapping for %s", path, name, arch)
+	case machine == want:
+		c.OK = true
+		c.Detail = fmt.Sprintf("%s is %s", path, name)
+	default:
+		c.Detail = fmt.Sprintf("%s is %s, not %s: a TARGETARCH/GOARCH was fixed for every platform (a --build-arg TARGETARCH or ARG TARGETARCH=... default)", path, name, elfMachineNames[want])
+	}
+	return c
+}
+
+func samePlatform(a, b string) bool {
+	norm := func(s string) string {
+		// arm64 images commonly carry variant v8; treat linux/arm64/v8 == linux/arm64
+		return strings.TrimSuffix(s, "/v8")
+	}
+	return norm(a) == norm(b)
+}
+
+func diff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func short(d string) string {
+	if i := strings.Index(d, ":"); i >= 0 && len(d) > i+13 {
+		return d[:i+13]
+	}
+	return d
+}
