@@ -19,7 +19,7 @@ func BuildsPlatform(n Node, p string) bool { return n.builds(p) }
 //
 //	buildkit, local  remote driver; TLS files as cacert/cert/key/servername
 //	docker           docker-container driver on the context DockerContextName(n)
-//	kubernetes       kubernetes driver; namespace from the endpoint
+//	kubernetes       kubernetes driver; namespace and kube context from the endpoint
 func BuildxNode(n Node, builder string, platforms []string) engine.BuilderNode {
 	if platforms == nil {
 		platforms = n.Platforms
@@ -41,6 +41,9 @@ func BuildxNode(n Node, builder string, platforms []string) engine.BuilderNode {
 		bn.Driver = "kubernetes"
 		if ep, err := ParseEndpoint(n.Endpoint); err == nil {
 			bn.DriverOpts["namespace"] = ep.Namespace
+			// the kubernetes driver takes the kubeconfig context as its
+			// endpoint; none means the current context
+			bn.Endpoint = ep.Context
 		}
 	default:
 		bn.Driver = "remote"

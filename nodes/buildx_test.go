@@ -42,6 +42,12 @@ func TestBuildxNode(t *testing.T) {
 				DriverOpts: map[string]string{"image": "reg/moby/buildkit:v0.34.2", "network": "host"}},
 		},
 		{
+			name: "kubernetes with a kube context",
+			node: Node{Name: "k2", Kind: KindKubernetes, Endpoint: "kubernetes://ci?context=prod", Platforms: []string{"linux/amd64"}},
+			want: engine.BuilderNode{Builder: "b", Node: "k2", Driver: "kubernetes", Endpoint: "prod", Platforms: []string{"linux/amd64"},
+				DriverOpts: map[string]string{"namespace": "ci"}},
+		},
+		{
 			name: "kubernetes",
 			node: Node{Name: "k", Kind: KindKubernetes, Endpoint: "kubernetes://buildkit", Platforms: []string{"linux/arm64"},
 				DriverOpts: map[string]string{"nodeselector": "kubernetes.io/arch=arm64", "replicas": "2"}},
