@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -115,26 +114,10 @@ func healthLine(h nodes.Health) string {
 
 // planBuilder turns the routing into buildx builder nodes: each node with
 // exactly the platforms it was assigned. The builder's name carries a hash
-// of its content, so a builder name always means one routing and creating it
-// again is a no-op.
+// of its content, so a name always means one routing and creating it again
+// is a no-op.
 func planBuilder(base string, plan *nodes.Plan, candidates []nodes.Node) []engine.BuilderNode {
-	byName := map[string]nodes.Node{}
-	for _, n := range candidates {
-		byName[n.Name] = n
-	}
-	assigned := map[string][]string{}
-	var order []string
-	for _, a := range plan.Assignments {
-		if _, ok := assigned[a.Node]; !ok {
-			order = append(order, a.Node)
-		}
-		assigned[a.Node] = append(assigned[a.Node], a.Platform)
-	}
-	sort.Strings(order)
-	var out []engine.BuilderNode
-	for _, name := range order {
-		out = append(out, nodes.BuildxNode(byName[name], "", assigned[name]))
-	}
+	out := nodes.PlanNodes(plan, candidates)
 	h := sha256.New()
 	for _, bn := range out {
 		fmt.Fprintf(h, "%q\n", engine.CreateArgs(bn, false))
