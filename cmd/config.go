@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -103,9 +104,14 @@ func (f *Factory) loadConfig(flags *pflag.FlagSet, bindings []flagBinding) (*loa
 }
 
 // validate checks the merged config and names each bad value's origin.
-func (lc *loadedConfig) validate() error {
+// With keys, only problems with those keys count: `nodes ls` must not fail
+// over a project setting it does not use.
+func (lc *loadedConfig) validate(keys ...string) error {
 	var errs []error
 	for _, p := range lc.Problems() {
+		if len(keys) > 0 && !slices.Contains(keys, p.Key) {
+			continue
+		}
 		errs = append(errs, fmt.Errorf("%s (from %s): %s", p.Key, lc.source(p.Key), p.Message))
 	}
 	return errors.Join(errs...)

@@ -6,6 +6,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/internal/iostreams"
+	"github.com/xbuild-dev/xbuild/nodes"
 )
 
 // Factory holds the dependencies commands share. Production code builds it
@@ -21,6 +22,10 @@ type Factory struct {
 	// Debug is the --debug value.
 	Debug bool
 
+	// BinfmtDir is where binfmt_misc is mounted ("" means the real
+	// /proc/sys/fs/binfmt_misc); tests point it at a fake.
+	BinfmtDir string
+
 	// NewEngine builds the buildx engine for a config's engine name;
 	// tests replace it with a fake.
 	NewEngine func(name string) (engine.Engine, error)
@@ -28,7 +33,28 @@ type Factory struct {
 
 // NewFactory returns the production Factory.
 func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
-	return &Factory{IO: io, Getenv: getenv, Now: time.Now, NewEngine: engine.New}
+	return &Factory{IO: io, Getenv: getenv, Now: time.Now, NewEngine: engine.New, BinfmtDir: getenv("XBUILD_BINFMT_DIR")}
+}
+
+// NodeStore opens the per-user node registry.
+func (f *Factory) NodeStore() (*nodes.Store, error) {
+	dir, err := f.StateDir()
+	if err != nil {
+		return nil, err
+	}
+	st, err := nodes.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range st.Warnings() {
+		f.IO.Warnf("%s", w)
+	}
+	return st, nil
+}
+
+// Checker returns a health checker probing through e, bounded per node.
+func (f *Factory) Checker(e engine.Engine, timeout time.Duration) *nodes.Checker {
+	return &nodes.Checker{Prober: e, Timeout: timeout, Now: f.Now}
 }
 
 // StateDir is the per-user directory for the node registry.

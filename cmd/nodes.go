@@ -23,6 +23,11 @@ kept in sync with a buildx builder of the same machines.`,
 		},
 	}
 	c.AddCommand(
+		NewNodesAddCmd(f),
+		NewNodesLsCmd(f),
+		NewNodesInspectCmd(f),
+		NewNodesCheckCmd(f),
+		NewNodesRmCmd(f),
 		NewNodesCertsCmd(f),
 	)
 	return c

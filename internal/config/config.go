@@ -112,7 +112,7 @@ func Defaults() Config {
 		Verify:        true,
 		Progress:      "auto",
 		StallTimeout:  10 * time.Minute,
-		HealthTimeout: 3 * time.Second,
+		HealthTimeout: 2500 * time.Millisecond,
 		Report:        "table",
 	}
 }

@@ -72,7 +72,7 @@ progress: auto
 # Fail a build that reports no progress for this long.
 stall-timeout: 10m
 # Per-node health-check timeout.
-health-timeout: 3s
+health-timeout: 2.5s
 
 # Passed to buildx as --cache-from / --cache-to.
 cache-from: []

@@ -77,7 +77,7 @@ func (e *Embedded) Run(ctx context.Context, inv Invocation) error {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 
-	restore, err := redirectProcessOutput(stderr)
+	restore, err := redirectProcessOutput(stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -100,26 +100,44 @@ func (e *Embedded) Run(ctx context.Context, inv Invocation) error {
 	return err
 }
 
-// redirectProcessOutput points os.Stderr and logrus at w until the returned
-// function is called. buildx prints build progress to os.Stderr directly,
-// not to the CLI's error stream.
-func redirectProcessOutput(w io.Writer) (func(), error) {
+// redirectProcessOutput points os.Stdout, os.Stderr and logrus at out and
+// errOut until the returned function is called. buildx prints build
+// progress to os.Stderr and some results (create's builder name) with
+// fmt.Print, bypassing the CLI's streams.
+func redirectProcessOutput(out, errOut io.Writer) (func(), error) {
+	restoreOut, err := redirectFile(&os.Stdout, out)
+	if err != nil {
+		return nil, err
+	}
+	restoreErr, err := redirectFile(&os.Stderr, errOut)
+	if err != nil {
+		restoreOut()
+		return nil, err
+	}
+	origLog := logrus.StandardLogger().Out
+	logrus.SetOutput(os.Stderr)
+	return func() {
+		logrus.SetOutput(origLog)
+		restoreErr()
+		restoreOut()
+	}, nil
+}
+
+// redirectFile replaces *f with a pipe whose content is copied to w.
+func redirectFile(f **os.File, w io.Writer) (func(), error) {
 	r, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	origStderr := os.Stderr
-	origLog := logrus.StandardLogger().Out
-	os.Stderr = pw
-	logrus.SetOutput(pw)
+	orig := *f
+	*f = pw
 	copied := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(w, r)
 		close(copied)
 	}()
 	return func() {
-		os.Stderr = origStderr
-		logrus.SetOutput(origLog)
+		*f = orig
 		_ = pw.Close()
 		select {
 		case <-copied:
