@@ -7,6 +7,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/internal/iostreams"
 	"github.com/xbuild-dev/xbuild/nodes"
+	"github.com/xbuild-dev/xbuild/pipeline"
 )
 
 // Factory holds the dependencies commands share. Production code builds it
@@ -25,6 +26,11 @@ type Factory struct {
 	// BinfmtDir is where binfmt_misc is mounted ("" means the real
 	// /proc/sys/fs/binfmt_misc); tests point it at a fake.
 	BinfmtDir string
+
+	// Linter runs the lint gate; nil means lint.Run. Tests inject fakes.
+	Linter pipeline.Linter
+	// Registry reads pushed images for verify; nil means the real registry.
+	Registry pipeline.Registry
 
 	// NewEngine builds the buildx engine for a config's engine name;
 	// tests replace it with a fake.

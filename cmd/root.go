@@ -46,6 +46,7 @@ Configuration comes from flags, then XBUILD_* environment variables, then
 		NewInitCmd(f),
 		NewNodesCmd(f),
 		NewLintCmd(f),
+		NewBuildCmd(f),
 	)
 	root.SetHelpCommandGroupID("setup")
 	root.SetCompletionCommandGroupID("setup")

@@ -69,7 +69,7 @@ func Route(platforms []string, nodes []Node, health map[string]Health, allowEmul
 			}
 		}
 		if len(native) == 0 && len(emulated) == 0 {
-			errs = append(errs, fmt.Errorf("%s: no registered node builds it: register one with xbuild nodes add NAME ENDPOINT --platform %s (add --emulated for a node that builds it through QEMU)", p, p))
+			errs = append(errs, fmt.Errorf("%s: no registered node builds it: register one with xbuild nodes add NAME --endpoint URL --platform %s (add --emulated for a node that builds it through QEMU)", p, p))
 			continue
 		}
 		if best, k := pick(native, load); best != nil {
@@ -253,7 +253,7 @@ func unroutable(p string, native, emulated []verdict, allowEmulation bool) error
 	if emuOK != "" && !allowEmulation {
 		fixes = append(fixes, fmt.Sprintf("pass --allow-emulation to build it through QEMU on %s (5-20x slower)", emuOK))
 	}
-	fixes = append(fixes, fmt.Sprintf("register a native node with xbuild nodes add NAME ENDPOINT --platform %s", p))
+	fixes = append(fixes, fmt.Sprintf("register a native node with xbuild nodes add NAME --endpoint URL --platform %s", p))
 	b.WriteString("\n  to fix: " + strings.Join(fixes, "; or "))
 	return errors.New(b.String())
 }

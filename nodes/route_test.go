@@ -167,7 +167,7 @@ func TestRoute(t *testing.T) {
 			err: "linux/arm64: no healthy native node:\n" +
 				"  - arm1 (native) is unreachable: dial tcp 10.0.0.2:1234: i/o timeout\n" +
 				"  - qemu (emulated) is healthy, but emulation is not allowed\n" +
-				"  to fix: bring arm1 back and check with xbuild nodes check; or pass --allow-emulation to build it through QEMU on qemu (5-20x slower); or register a native node with xbuild nodes add NAME ENDPOINT --platform linux/arm64",
+				"  to fix: bring arm1 back and check with xbuild nodes check; or pass --allow-emulation to build it through QEMU on qemu (5-20x slower); or register a native node with xbuild nodes add NAME --endpoint URL --platform linux/arm64",
 		},
 		{
 			name:      "everything down, emulation allowed",
@@ -179,7 +179,7 @@ func TestRoute(t *testing.T) {
 				"  - arm1 (native) is unreachable: dial tcp 10.0.0.2:1234: i/o timeout\n" +
 				"  - arm2 (native) failed the TLS check: the server certificate is not signed by the CA in /c/ca.pem (--tls-ca)\n" +
 				"  - qemu (emulated) timed out: TLS handshake with 10.0.0.3:1234 did not finish within 5s\n" +
-				"  to fix: bring arm1, arm2, qemu back and check with xbuild nodes check; or register a native node with xbuild nodes add NAME ENDPOINT --platform linux/arm64",
+				"  to fix: bring arm1, arm2, qemu back and check with xbuild nodes check; or register a native node with xbuild nodes add NAME --endpoint URL --platform linux/arm64",
 		},
 		{
 			name:      "only an emulated node, emulation not allowed",
@@ -188,7 +188,7 @@ func TestRoute(t *testing.T) {
 			health:    health("qemu", ok(10)),
 			err: "linux/riscv64: no native node is registered:\n" +
 				"  - qemu (emulated) is healthy, but emulation is not allowed\n" +
-				"  to fix: pass --allow-emulation to build it through QEMU on qemu (5-20x slower); or register a native node with xbuild nodes add NAME ENDPOINT --platform linux/riscv64",
+				"  to fix: pass --allow-emulation to build it through QEMU on qemu (5-20x slower); or register a native node with xbuild nodes add NAME --endpoint URL --platform linux/riscv64",
 		},
 		{
 			name:      "node not health-checked, daemon without the platform",
@@ -200,15 +200,15 @@ func TestRoute(t *testing.T) {
 				"  - arm1 (native) was not health-checked\n" +
 				"  - arm2 (native) does not offer linux/arm64: its daemon reports linux/amd64\n" +
 				"  - qemu (emulated) does not offer linux/arm64: its daemon reports linux/amd64, linux/386; install QEMU there: docker run --privileged --rm tonistiigi/binfmt --install arm64\n" +
-				"  to fix: health-check arm1 first; or make arm2, qemu offer linux/arm64, or correct the registered platforms (xbuild nodes rm, then add with the right --platform); or register a native node with xbuild nodes add NAME ENDPOINT --platform linux/arm64",
+				"  to fix: health-check arm1 first; or make arm2, qemu offer linux/arm64, or correct the registered platforms (xbuild nodes rm, then add with the right --platform); or register a native node with xbuild nodes add NAME --endpoint URL --platform linux/arm64",
 		},
 		{
 			name:      "no node lists the platform, several platforms fail",
 			platforms: []string{"linux/s390x", "linux/amd64", "linux/arm/v6"},
 			nodes:     []Node{amd1, arm2},
 			health:    health("amd1", ok(1), "arm2", ok(1)),
-			err: "linux/s390x: no registered node builds it: register one with xbuild nodes add NAME ENDPOINT --platform linux/s390x (add --emulated for a node that builds it through QEMU)\n" +
-				"linux/arm/v6: no registered node builds it: register one with xbuild nodes add NAME ENDPOINT --platform linux/arm/v6 (add --emulated for a node that builds it through QEMU)",
+			err: "linux/s390x: no registered node builds it: register one with xbuild nodes add NAME --endpoint URL --platform linux/s390x (add --emulated for a node that builds it through QEMU)\n" +
+				"linux/arm/v6: no registered node builds it: register one with xbuild nodes add NAME --endpoint URL --platform linux/arm/v6 (add --emulated for a node that builds it through QEMU)",
 		},
 		{
 			name: "no platforms",

@@ -315,7 +315,7 @@ func (s *Store) notFound(missing []string) error {
 		what = fmt.Sprintf("nodes %s are not registered", strings.Join(missing, ", "))
 	}
 	if len(known) == 0 {
-		return &registryError{ErrNotFound, what + ", and no nodes are registered yet: add one with xbuild nodes add NAME ENDPOINT --platform PLATFORM"}
+		return &registryError{ErrNotFound, what + ", and no nodes are registered yet: add one with xbuild nodes add NAME --endpoint URL --platform PLATFORM"}
 	}
 	return &registryError{ErrNotFound, what + "; registered nodes: " + strings.Join(known, ", ")}
 }

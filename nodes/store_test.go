@@ -222,7 +222,7 @@ func TestGetNotFound(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	_, err := s.Get("arm1")
-	if want := "node arm1 is not registered, and no nodes are registered yet: add one with xbuild nodes add NAME ENDPOINT --platform PLATFORM"; errString(err) != want {
+	if want := "node arm1 is not registered, and no nodes are registered yet: add one with xbuild nodes add NAME --endpoint URL --platform PLATFORM"; errString(err) != want {
 		t.Errorf("Get = %q\nwant %q", errString(err), want)
 	}
 	for _, name := range []string{"b", "a"} {

@@ -105,10 +105,11 @@ func (l *TextLogger) Start(step string) {
 	}
 }
 
-// Done implements Logger.
+// Done implements Logger. Step times are in the report, so only slow
+// steps say when they end.
 func (l *TextLogger) Done(step string, d time.Duration) {
-	if !l.Quiet {
-		fmt.Fprintf(l.W, "  done in %s\n", d.Round(time.Millisecond))
+	if !l.Quiet && d >= 5*time.Second {
+		fmt.Fprintf(l.W, "  %s: done in %s\n", step, d.Round(100*time.Millisecond))
 	}
 }
 

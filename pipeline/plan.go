@@ -171,6 +171,7 @@ func printPlan(w io.Writer, s *State) {
 		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.CreateArgs(bn, i > 0))))
 	}
 	fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(s.Spec))))
+	fmt.Fprintln(w, "(to read the result, xbuild also passes --progress rawjson and --metadata-file FILE to the build)")
 	if !s.Config.Push {
 		fmt.Fprintln(w, "\nNothing would be pushed (no --push).")
 	}

@@ -1,0 +1,223 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/redact"
+	"github.com/xbuild-dev/xbuild/internal/registry"
+	"github.com/xbuild-dev/xbuild/nodes"
+	"github.com/xbuild-dev/xbuild/pipeline"
+)
+
+type buildOptions struct {
+	buildArgs []string
+	noLint    bool
+	dryRun    bool
+	outputs   []string
+	noCache   bool
+	pull      bool
+}
+
+// buildBindings ties build flags to config keys (flags > XBUILD_* > file).
+var buildBindings = []flagBinding{
+	{Key: "dockerfile", Flag: "file"},
+	{Key: "platforms", Flag: "platform"},
+	{Key: "tags", Flag: "tag"},
+	{Key: "push", Flag: "push"},
+	{Key: "target", Flag: "target"},
+	{Key: "compression", Flag: "compression"},
+	{Key: "compression-level", Flag: "compression-level"},
+	{Key: "allow-emulation", Flag: "allow-emulation"},
+	{Key: "progress", Flag: "progress"},
+	{Key: "metadata-file", Flag: "metadata-file"},
+	{Key: "report", Flag: "report"},
+	{Key: "cache-from", Flag: "cache-from"},
+	{Key: "cache-to", Flag: "cache-to"},
+	{Key: "builder", Flag: "builder"},
+	{Key: "size-budget", Flag: "size-budget"},
+	{Key: "stall-timeout", Flag: "stall-timeout"},
+	{Key: "health-timeout", Flag: "health-timeout"},
+	{Key: "verify", Flag: "verify"},
+}
+
+// NewBuildCmd builds `xbuild build`.
+func NewBuildCmd(f *Factory) *cobra.Command {
+	opts := &buildOptions{}
+	c := &cobra.Command{
+		Use:   "build [CONTEXT] [flags]",
+		Short: "Lint, build every platform on a native node, push one manifest and verify it",
+		Long: `Build a multi-platform image:
+
+  1. lint    hadolint + built-in rules; errors stop here, before any node is contacted
+  2. plan    check the nodes (in parallel, bounded) and route each platform to a
+             healthy native node; with --allow-emulation, to an emulated node when
+             no native one is healthy
+  3. build   one buildx build across the nodes: proxy settings as build args
+             (never ENV), the chosen layer compression, TARGETARCH left to BuildKit,
+             --push of one merged manifest list, a watchdog for stalled builds
+  4. verify  read the pushed image back: exactly the requested platforms, each
+             config's os/arch, the entrypoint binary's architecture, layer media
+             types, no proxy value in the image
+  5. report  digest, per-platform size and node, step times (--report json for machines)
+
+Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that order.`,
+		Example: `  # build both architectures and push one manifest list
+  xbuild build --platform linux/amd64,linux/arm64 -t registry.example.com/app:1.2.3 --push
+
+  # zstd layers, a size budget, a JSON report for CI
+  xbuild build -t registry.example.com/app:1.2.3 --push --compression zstd --size-budget 50MB --report json
+
+  # see the routing and the exact buildx commands, build nothing
+  xbuild build --dry-run
+
+  # build an example project without pushing
+  xbuild build examples/go-service`,
+		GroupID: "main",
+		Args:    rangeArgs(0, 1, "at most one CONTEXT directory"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runBuild(c, f, opts, args)
+		},
+	}
+	fl := c.Flags()
+	fl.StringP("file", "f", "", `Dockerfile (default "CONTEXT/Dockerfile")`)
+	fl.StringArray("platform", nil, "target platforms, comma-separated or repeated (default from config: linux/amd64,linux/arm64)")
+	fl.StringArrayP("tag", "t", nil, "image reference REGISTRY/REPO:TAG, repeatable (default from config image + tags)")
+	fl.Bool("push", false, "push the merged multi-platform manifest list")
+	fl.StringArrayVar(&opts.buildArgs, "build-arg", nil, "build argument NAME=VALUE (or NAME to take it from the environment), repeatable")
+	fl.String("target", "", "Dockerfile stage to build")
+	fl.String("compression", "", "layer compression: gzip, zstd or uncompressed (default gzip)")
+	fl.Int("compression-level", 0, "compression level (gzip 1-9, zstd 1-22; 0 keeps the default)")
+	fl.BoolVar(&opts.noLint, "no-lint", false, "skip the lint step")
+	fl.Bool("allow-emulation", false, "build a platform on an emulated (QEMU) node when no native node for it is healthy")
+	fl.BoolVar(&opts.dryRun, "dry-run", false, "print the routing and the exact buildx commands, then stop")
+	fl.String("progress", "", "progress output: auto, plain, tty or quiet (default auto)")
+	fl.String("metadata-file", "", "write the build report as JSON to this file")
+	fl.String("report", "", "report format: table (stderr) or json (stdout) (default table)")
+	fl.StringArray("cache-from", nil, "external cache source, as buildx --cache-from (repeatable)")
+	fl.StringArray("cache-to", nil, "cache export destination, as buildx --cache-to (repeatable)")
+	fl.String("builder", "", `builder (node group) to build with (default "xbuild")`)
+	fl.String("size-budget", "", "fail when the largest platform image exceeds this compressed size, e.g. 50MB")
+	fl.Duration("stall-timeout", 0, "fail a build that reports no progress for this long (default 10m)")
+	fl.Duration("health-timeout", 0, "per-node health-check timeout (default 2.5s)")
+	fl.Bool("verify", true, "after --push, read the image back from the registry and check it")
+	fl.StringArrayVarP(&opts.outputs, "output", "o", nil, "extra buildx output without --push, e.g. type=oci,dest=image.tar")
+	fl.BoolVar(&opts.noCache, "no-cache", false, "do not use the build cache")
+	fl.BoolVar(&opts.pull, "pull", false, "always pull base images")
+	return c
+}
+
+func runBuild(c *cobra.Command, f *Factory, opts *buildOptions, args []string) error {
+	lc, err := f.loadConfig(c.Flags(), buildBindings)
+	if err != nil {
+		return err
+	}
+	applyContextArg(lc, c, args)
+	if opts.noLint {
+		lc.Lint.Enabled = false
+	}
+	if err := mergeBuildArgFlags(lc, opts.buildArgs, f.Getenv); err != nil {
+		return err
+	}
+	if err := lc.validate(); err != nil {
+		return err
+	}
+	if len(opts.outputs) > 0 && lc.Push {
+		return usageErrorf("--output and --push do not go together: --push already exports the image to the registry")
+	}
+	platforms, err := normalizeAll(lc.Platforms)
+	if err != nil {
+		return err
+	}
+	lc.Platforms = platforms
+
+	st := &pipeline.State{
+		Config:  lc.Config,
+		Options: pipeline.Options{DryRun: opts.dryRun, Outputs: opts.outputs, NoCache: opts.noCache, Pull: opts.pull},
+		Getenv:  f.Getenv,
+		Now:     f.Now,
+		Out:     f.IO.Out,
+		Err:     f.IO.ErrOut,
+		Log:     &pipeline.TextLogger{W: f.IO.ErrOut, Quiet: lc.Progress == "quiet"},
+		Secrets: redact.New(),
+		Lint:    f.Linter,
+	}
+	steps := pipeline.Steps()
+	// lint first, before the node registry, the engine or any node is touched
+	if err := pipeline.Run(c.Context(), st, steps[:1]); err != nil {
+		return err
+	}
+	store, err := f.NodeStore()
+	if err != nil {
+		return err
+	}
+	all, corrupt := store.List()
+	for _, e := range corrupt {
+		f.IO.Warnf("%v", e)
+	}
+	st.Nodes = all
+	for _, n := range all {
+		if n.Insecure && n.Builder == lc.Builder {
+			f.IO.Warnf("node %s is reached without TLS (--insecure)", n.Name)
+		}
+	}
+	eng, err := f.NewEngine(lc.Engine)
+	if err != nil {
+		return err
+	}
+	st.Engine = eng
+	st.Checker = f.Checker(eng, lc.HealthTimeout)
+	st.Registry = f.registry()
+	return pipeline.Run(c.Context(), st, steps[1:])
+}
+
+// mergeBuildArgFlags layers --build-arg over the config's build-args. A
+// bare NAME takes its value from the environment, as docker build does.
+func mergeBuildArgFlags(lc *loadedConfig, flags []string, getenv func(string) string) error {
+	if len(flags) == 0 {
+		return nil
+	}
+	merged := map[string]string{}
+	for k, v := range lc.BuildArgs {
+		merged[k] = v
+	}
+	for _, a := range flags {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			v = getenv(k)
+		}
+		if err := config.CheckBuildArgName(k); err != nil {
+			return &UsageError{Err: fmt.Errorf("--build-arg %s", err)}
+		}
+		merged[k] = v
+	}
+	lc.BuildArgs = merged
+	return nil
+}
+
+func normalizeAll(platforms []string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, p := range platforms {
+		n, err := nodes.NormalizePlatform(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out, errors.Join(errs...)
+}
+
+// registry returns the registry reader verify uses (docker-config
+// credentials, system CAs plus $SSL_CERT_FILE).
+func (f *Factory) registry() pipeline.Registry {
+	if f.Registry != nil {
+		return f.Registry
+	}
+	return &registry.Client{}
+}
