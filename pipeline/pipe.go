@@ -72,6 +72,10 @@ func Run(ctx context.Context, s *State, steps []Step) error {
 			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 				return err
 			}
+			var se *StepError
+			if errors.As(err, &se) {
+				return err // already names its step (report fails for verify)
+			}
 			return &StepError{Step: st.Name(), Err: err}
 		}
 		s.Log.Done(st.String(), d)

@@ -1,0 +1,198 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/internal/lint"
+	"github.com/xbuild-dev/xbuild/internal/redact"
+	"github.com/xbuild-dev/xbuild/internal/registry"
+	"github.com/xbuild-dev/xbuild/nodes"
+)
+
+// fakeEngine records buildx commands and builds, and answers probes.
+type fakeEngine struct {
+	mu       sync.Mutex
+	buildx   []string
+	builds   []engine.BuildSpec
+	digest   string
+	buildErr error
+	probes   map[string][]string // endpoint -> platforms it reports
+}
+
+func (e *fakeEngine) Buildx(_ context.Context, inv engine.Invocation) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.buildx = append(e.buildx, strings.Join(inv.Args, " "))
+	return nil
+}
+
+func (e *fakeEngine) Build(_ context.Context, spec engine.BuildSpec, opts engine.BuildOptions) (*engine.BuildResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.builds = append(e.builds, spec)
+	if e.buildErr != nil {
+		return nil, e.buildErr
+	}
+	fmt.Fprintf(opts.Out, "#1 RUN echo %s\n", spec.BuildArgs["HTTP_PROXY"])
+	return &engine.BuildResult{Digest: e.digest}, nil
+}
+
+func (e *fakeEngine) Probe(_ context.Context, t engine.ProbeTarget) (*engine.ProbeResult, error) {
+	return &engine.ProbeResult{BuildKitVersion: "v0.34.2", Platforms: e.probes[t.Endpoint]}, nil
+}
+
+func (e *fakeEngine) Describe() string { return "fake engine" }
+
+// fakeDialer answers unix sockets whose path is not in dead; it counts dials.
+type fakeDialer struct {
+	mu    sync.Mutex
+	dead  map[string]bool
+	dials int
+}
+
+func (d *fakeDialer) Dial(_ context.Context, _, addr string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dials++
+	if d.dead[addr] {
+		return nil, &net.OpError{Op: "dial", Net: "unix", Err: syscall.ECONNREFUSED}
+	}
+	a, b := net.Pipe()
+	go func() { _ = b.Close() }()
+	return a, nil
+}
+
+// fakeRegistry serves one pushed index from memory.
+type fakeRegistry struct {
+	index   *registry.Index
+	images  map[string]*registry.Image // digest -> image
+	files   map[string][]byte          // digest + path -> header
+	blobs   map[string][]byte
+	indexes map[string]*registry.Index // other tags
+}
+
+func (r *fakeRegistry) Index(_ context.Context, ref string) (*registry.Index, error) {
+	if idx, ok := r.indexes[ref]; ok {
+		return idx, nil
+	}
+	return r.index, nil
+}
+func (r *fakeRegistry) Image(_ context.Context, _, digest string) (*registry.Image, error) {
+	if img, ok := r.images[digest]; ok {
+		return img, nil
+	}
+	return nil, errors.New("no such image " + digest)
+}
+func (r *fakeRegistry) ReadFile(_ context.Context, _, digest, p string, _ int64) ([]byte, error) {
+	if b, ok := r.files[digest+p]; ok {
+		return b, nil
+	}
+	return nil, registry.ErrNotFound
+}
+func (r *fakeRegistry) Blob(_ context.Context, _, digest string, _ int64) ([]byte, error) {
+	return r.blobs[digest], nil
+}
+
+func elfHeader(machine uint16) []byte {
+	h := make([]byte, 64)
+	copy(h, "\x7fELF")
+	h[4], h[5] = 2, 1
+	h[18], h[19] = byte(machine), byte(machine>>8)
+	return h
+}
+
+// pushedRegistry returns a registry holding a correct two-platform push.
+func pushedRegistry(compression string) *fakeRegistry {
+	mt := layerMediaType(compression)
+	img := func(arch string, size int64) *registry.Image {
+		return &registry.Image{Digest: "sha256:" + arch, OS: "linux", Architecture: arch, Entrypoint: []string{"/app"},
+			Env: []string{"PATH=/bin"}, History: []string{"COPY /out/app /app"}, ConfigSize: 500,
+			Layers: []registry.Layer{{Digest: "sha256:l-" + arch, MediaType: mt, Size: size}}}
+	}
+	return &fakeRegistry{
+		index: &registry.Index{Digest: "sha256:index", Manifests: []registry.Manifest{
+			{Digest: "sha256:amd64", Platform: "linux/amd64"},
+			{Digest: "sha256:arm64", Platform: "linux/arm64"},
+			{Digest: "sha256:att", Platform: "unknown/unknown", Attestation: true, AttestsTo: "sha256:amd64"},
+		}},
+		images: map[string]*registry.Image{
+			"sha256:amd64": img("amd64", 1_500_000), "sha256:arm64": img("arm64", 1_400_000),
+			"sha256:att": {Digest: "sha256:att", Layers: []registry.Layer{{Digest: "sha256:prov"}}},
+		},
+		files: map[string][]byte{"sha256:amd64/app": elfHeader(62), "sha256:arm64/app": elfHeader(183)},
+		blobs: map[string][]byte{"sha256:prov": []byte(`{"predicate":{"buildDefinition":{}}}`)},
+	}
+}
+
+type harness struct {
+	state  *State
+	eng    *fakeEngine
+	dialer *fakeDialer
+	out    *bytes.Buffer
+	err    *bytes.Buffer
+	linted int
+}
+
+// newHarness sets up a State with three local nodes (amd1, arm1, emulated
+// qemu), all reachable unless listed in dead.
+func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
+	t.Helper()
+	h := &harness{
+		eng: &fakeEngine{digest: "sha256:index", probes: map[string][]string{
+			"unix:///run/amd1.sock": {"linux/amd64"}, "unix:///run/arm1.sock": {"linux/arm64"},
+			"unix:///run/qemu.sock": {"linux/amd64", "linux/arm64"},
+		}},
+		dialer: &fakeDialer{dead: map[string]bool{}},
+		out:    &bytes.Buffer{}, err: &bytes.Buffer{},
+	}
+	for _, d := range dead {
+		h.dialer.dead["/run/"+d+".sock"] = true
+	}
+	var list []nodes.Node
+	for _, n := range []nodes.Node{
+		{Name: "amd1", Endpoint: "unix:///run/amd1.sock", Platforms: []string{"linux/amd64"}},
+		{Name: "arm1", Endpoint: "unix:///run/arm1.sock", Platforms: []string{"linux/arm64"}},
+		{Name: "qemu", Endpoint: "unix:///run/qemu.sock", Platforms: []string{"linux/amd64", "linux/arm64"}, Emulated: true},
+	} {
+		n.Kind, n.Builder = nodes.KindLocal, "xbuild"
+		norm, err := n.Normalized()
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, norm)
+	}
+	h.state = &State{
+		Config:  cfg,
+		Getenv:  func(k string) string { return map[string]string{"HTTP_PROXY": "http://bob:pw1234@proxy:3128"}[k] },
+		Now:     time.Now,
+		Out:     h.out,
+		Err:     h.err,
+		Log:     &TextLogger{W: h.err},
+		Secrets: redact.New(),
+		Engine:  h.eng,
+		Nodes:   list,
+		Checker: &nodes.Checker{Prober: h.eng, Dial: h.dialer.Dial, Timeout: time.Second},
+		Lint: func(context.Context, lint.Options) (*lint.Result, error) {
+			h.linted++
+			return &lint.Result{Findings: []lint.Finding{}, Notices: []string{}}, nil
+		},
+	}
+	return h
+}
+
+func pushConfig() config.Config {
+	c := config.Defaults()
+	c.Image, c.Tags, c.Push = "registry.example.com/team/app", []string{"1.0"}, true
+	return c
+}

@@ -1,0 +1,195 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/lint"
+)
+
+func TestPipelineNativePushVerifyReport(t *testing.T) {
+	cfg := pushConfig()
+	cfg.Compression = "zstd"
+	cfg.Report = "json"
+	h := newHarness(t, cfg)
+	h.state.Registry = pushedRegistry("zstd")
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\nstderr:\n%s", err, h.err)
+	}
+	// the plan builder holds exactly the routed nodes, with their platforms
+	if len(h.eng.buildx) != 2 ||
+		!strings.Contains(h.eng.buildx[0], "--node amd1 --driver remote --platform linux/amd64 unix:///run/amd1.sock") ||
+		!strings.Contains(h.eng.buildx[1], "--node arm1 --driver remote --append --platform linux/arm64 unix:///run/arm1.sock") {
+		t.Errorf("buildx calls = %q", h.eng.buildx)
+	}
+	if len(h.eng.builds) != 1 {
+		t.Fatalf("builds = %d", len(h.eng.builds))
+	}
+	spec := h.eng.builds[0]
+	if spec.Image == nil || !spec.Image.Push || spec.Image.Compression != "zstd" || spec.Provenance != "mode=min" ||
+		strings.Join(spec.Tags, ",") != "registry.example.com/team/app:1.0" || spec.BuildArgs["HTTP_PROXY"] != "http://bob:pw1234@proxy:3128" {
+		t.Errorf("spec = %+v", spec)
+	}
+	if _, ok := spec.BuildArgs["TARGETARCH"]; ok {
+		t.Error("TARGETARCH passed globally")
+	}
+	var rep Report
+	if err := json.Unmarshal(h.out.Bytes(), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, h.out)
+	}
+	if rep.Digest != "sha256:index" || len(rep.Platforms) != 2 || rep.Platforms[0].Node != "amd1" || rep.Platforms[1].Node != "arm1" ||
+		rep.Platforms[1].Emulated || rep.Platforms[0].CompressedSize != 1_500_500 || rep.Verify == nil || !rep.Verify.OK {
+		t.Errorf("report = %+v", rep)
+	}
+	if got := stepNames(rep.Steps); got != "lint plan build verify" {
+		t.Errorf("steps = %q", got)
+	}
+	if strings.Contains(h.err.String()+h.out.String(), "pw1234") {
+		t.Errorf("the proxy password leaked:\n%s%s", h.err, h.out)
+	}
+	if !strings.Contains(h.err.String(), "#1 RUN echo http://[REDACTED]@proxy:3128") {
+		t.Errorf("build output not redacted as expected:\n%s", h.err)
+	}
+}
+
+func TestPipelineFallbackToEmulation(t *testing.T) {
+	cfg := pushConfig()
+	cfg.AllowEmulation = true
+	h := newHarness(t, cfg, "arm1")
+	h.state.Registry = pushedRegistry("gzip")
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	a := h.state.Plan.Assignments
+	if len(a) != 2 || a[1].Node != "qemu" || !a[1].Emulated {
+		t.Fatalf("assignments = %+v", a)
+	}
+	if !strings.Contains(h.err.String(), "WARNING: linux/arm64: native node arm1 is unreachable") {
+		t.Errorf("no loud warning:\n%s", h.err)
+	}
+	last := h.eng.buildx[len(h.eng.buildx)-1]
+	if !strings.HasPrefix(last, "rm --keep-state xbuild-") {
+		t.Errorf("fallback builder not removed; calls = %q", h.eng.buildx)
+	}
+	if !strings.Contains(h.err.String(), "linux/arm64  qemu  emulated") {
+		t.Errorf("report does not say arm64 was emulated:\n%s", h.err)
+	}
+}
+
+func TestPipelineRefusesWithoutEmulation(t *testing.T) {
+	h := newHarness(t, pushConfig(), "arm1")
+	err := Run(context.Background(), h.state, Steps())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "plan" {
+		t.Fatalf("want a plan error, got %v", err)
+	}
+	for _, want := range []string{"linux/arm64", "arm1", "unreachable", "--allow-emulation"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if len(h.eng.builds) != 0 || len(h.eng.buildx) != 0 {
+		t.Errorf("buildx was run: %q %d", h.eng.buildx, len(h.eng.builds))
+	}
+}
+
+func TestPipelineLintErrorStopsBeforeAnyNode(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	h.state.Lint = func(context.Context, lint.Options) (*lint.Result, error) {
+		return &lint.Result{Findings: []lint.Finding{{Rule: "XB001", Severity: lint.SeverityError, File: "Dockerfile", Line: 2, Message: "ENV sets HTTP_PROXY"}}, Notices: []string{}}, nil
+	}
+	err := Run(context.Background(), h.state, Steps())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "lint" || !strings.Contains(err.Error(), "no node was contacted") {
+		t.Fatalf("want a lint error, got %v", err)
+	}
+	if h.dialer.dials != 0 || len(h.eng.buildx) != 0 || len(h.eng.builds) != 0 {
+		t.Errorf("nodes were contacted: dials=%d buildx=%q builds=%d", h.dialer.dials, h.eng.buildx, len(h.eng.builds))
+	}
+	if !strings.Contains(h.err.String(), "Dockerfile:2 error XB001") {
+		t.Errorf("finding not shown:\n%s", h.err)
+	}
+}
+
+func TestPipelineDryRun(t *testing.T) {
+	cfg := pushConfig()
+	cfg.BuildArgs = map[string]string{"NPM_TOKEN": "npm_secret_value"}
+	h := newHarness(t, cfg)
+	h.state.Options.DryRun = true
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatal(err)
+	}
+	out := h.out.String()
+	for _, want := range []string{"linux/amd64    -> amd1, native", "linux/arm64    -> arm1, native", "docker buildx create --name xbuild-",
+		"docker buildx build --builder xbuild-", "--build-arg HTTP_PROXY=http://[REDACTED]@proxy:3128", "--build-arg NPM_TOKEN=[REDACTED]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry-run output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "pw1234") || strings.Contains(out, "npm_secret_value") {
+		t.Errorf("dry-run leaked a secret:\n%s", out)
+	}
+	if len(h.eng.buildx) != 0 || len(h.eng.builds) != 0 {
+		t.Errorf("dry-run ran buildx: %q", h.eng.buildx)
+	}
+}
+
+func TestPipelineVerifyFailureFailsAfterReport(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	reg := pushedRegistry("gzip")
+	reg.files["sha256:arm64/app"] = elfHeader(62) // an x86-64 binary in the arm64 image
+	h.state.Registry = reg
+	err := Run(context.Background(), h.state, Steps())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "verify" {
+		t.Fatalf("want a verify error, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "linux/arm64 binary-arch: /app is x86-64 (amd64), not AArch64 (arm64)") {
+		t.Errorf("error = %v", err)
+	}
+	if !strings.Contains(h.err.String(), "Verify FAILED: 1 of") {
+		t.Errorf("report not printed before failing:\n%s", h.err)
+	}
+}
+
+func TestPipelineSizeBudget(t *testing.T) {
+	cfg := pushConfig()
+	cfg.SizeBudget = "1.45MB"
+	h := newHarness(t, cfg)
+	h.state.Registry = pushedRegistry("gzip")
+	err := Run(context.Background(), h.state, Steps())
+	if err == nil || !strings.Contains(err.Error(), "linux/amd64 image is 1.50 MB compressed, over the size budget of 1.45 MB") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPipelineWithoutPush(t *testing.T) {
+	cfg := config.Defaults()
+	h := newHarness(t, cfg)
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatal(err)
+	}
+	if h.eng.builds[0].Image != nil || h.eng.builds[0].Provenance != "" {
+		t.Errorf("spec exports an image without --push: %+v", h.eng.builds[0])
+	}
+	for _, want := range []string{"verifying the pushed image in the registry: skipped (nothing was pushed)", "nothing was pushed (no --push)", "Not pushed"} {
+		if !strings.Contains(h.err.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, h.err)
+		}
+	}
+	if h.out.Len() != 0 {
+		t.Errorf("stdout = %q, want nothing without a push", h.out)
+	}
+}
+
+func stepNames(ts []Timing) string {
+	var names []string
+	for _, t := range ts {
+		names = append(names, t.Step)
+	}
+	return strings.Join(names, " ")
+}
