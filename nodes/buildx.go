@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"maps"
+	"time"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
 )
@@ -10,6 +11,11 @@ import (
 // node: buildx's docker-container driver reaches a remote engine through a
 // context carrying its TLS material.
 func DockerContextName(node string) string { return "xbuild-" + node }
+
+// CreateStatusTimeout bounds how long `buildx create` waits for the other
+// nodes of a builder to answer after a change; without it, one silently
+// unreachable node costs every create 20 seconds.
+const CreateStatusTimeout = 2 * time.Second
 
 // BuildsPlatform reports whether n builds platform p (both normalized).
 func BuildsPlatform(n Node, p string) bool { return n.builds(p) }
@@ -25,10 +31,11 @@ func BuildxNode(n Node, builder string, platforms []string) engine.BuilderNode {
 		platforms = n.Platforms
 	}
 	bn := engine.BuilderNode{
-		Builder:    builder,
-		Node:       n.Name,
-		Platforms:  platforms,
-		DriverOpts: maps.Clone(n.DriverOpts),
+		Builder:       builder,
+		Node:          n.Name,
+		Platforms:     platforms,
+		DriverOpts:    maps.Clone(n.DriverOpts),
+		StatusTimeout: CreateStatusTimeout,
 	}
 	if bn.DriverOpts == nil {
 		bn.DriverOpts = map[string]string{}

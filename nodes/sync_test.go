@@ -51,12 +51,12 @@ func TestSyncBuilder(t *testing.T) {
 	}
 
 	add(Node{Name: "amd1", Endpoint: "unix:///run/a.sock", Platforms: []string{"linux/amd64"}, Builder: "xb"})
-	sync("create --name xb --node amd1 --driver remote --platform linux/amd64 unix:///run/a.sock")
+	sync("create --name xb --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/a.sock")
 	sync() // nothing changed: no buildx call at all
 
 	add(Node{Name: "arm1", Endpoint: "unix:///run/b.sock", Platforms: []string{"linux/arm64"}, Builder: "xb"})
 	add(Node{Name: "other", Endpoint: "unix:///run/o.sock", Platforms: []string{"linux/arm64"}, Builder: "elsewhere"})
-	sync("create --name xb --node arm1 --driver remote --append --platform linux/arm64 unix:///run/b.sock")
+	sync("create --name xb --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/b.sock")
 
 	// an emulated node covering platforms natives already build joins nothing
 	add(Node{Name: "qemu", Endpoint: "unix:///run/q.sock", Platforms: []string{"linux/amd64", "linux/arm64"}, Emulated: true, Builder: "xb"})
@@ -66,12 +66,12 @@ func TestSyncBuilder(t *testing.T) {
 	if err := st.Remove("arm1"); err != nil {
 		t.Fatal(err)
 	}
-	sync("create --name xb --node qemu --driver remote --append --platform linux/arm64 unix:///run/q.sock",
+	sync("create --name xb --node qemu --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/q.sock",
 		"create --name xb --leave --node arm1")
 
 	// a changed endpoint is an update
 	add(Node{Name: "amd1", Endpoint: "unix:///run/a2.sock", Platforms: []string{"linux/amd64"}, Builder: "xb"})
-	sync("create --name xb --node amd1 --driver remote --append --platform linux/amd64 unix:///run/a2.sock")
+	sync("create --name xb --node amd1 --driver remote --append --platform linux/amd64 --timeout 2s unix:///run/a2.sock")
 
 	// the last nodes gone: the builder is removed
 	if err := st.Remove("amd1", "qemu"); err != nil {
@@ -110,7 +110,7 @@ func TestSyncBuilderFailureKeepsStateHonest(t *testing.T) {
 	if _, err := SyncBuilder(context.Background(), r, st, "xb"); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.calls) != 1 || !strings.Contains(r.calls[0], "--append --platform linux/arm64 unix:///b.sock") {
+	if len(r.calls) != 1 || !strings.Contains(r.calls[0], "--append --platform linux/arm64 --timeout 2s unix:///b.sock") {
 		t.Errorf("retry calls = %q", r.calls)
 	}
 }

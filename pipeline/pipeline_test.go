@@ -22,8 +22,8 @@ func TestPipelineNativePushVerifyReport(t *testing.T) {
 	}
 	// the plan builder holds exactly the routed nodes, with their platforms
 	if len(h.eng.buildx) != 2 ||
-		!strings.Contains(h.eng.buildx[0], "--node amd1 --driver remote --platform linux/amd64 unix:///run/amd1.sock") ||
-		!strings.Contains(h.eng.buildx[1], "--node arm1 --driver remote --append --platform linux/arm64 unix:///run/arm1.sock") {
+		!strings.Contains(h.eng.buildx[0], "--node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock") ||
+		!strings.Contains(h.eng.buildx[1], "--node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock") {
 		t.Errorf("buildx calls = %q", h.eng.buildx)
 	}
 	if len(h.eng.builds) != 1 {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // BuilderNode is one node of a buildx builder, as `buildx create` takes it.
@@ -25,6 +26,10 @@ type BuilderNode struct {
 	DriverOpts map[string]string
 	// BuildkitdConfig is a buildkitd.toml for drivers that start BuildKit.
 	BuildkitdConfig string
+	// StatusTimeout bounds how long `buildx create` waits for the builder's
+	// nodes to answer after writing it (buildx's default is 20s, which a
+	// silently unreachable node always costs); 0 leaves buildx's default.
+	StatusTimeout time.Duration
 }
 
 // CreateArgs returns `buildx create` arguments that create the builder with
@@ -43,6 +48,9 @@ func CreateArgs(n BuilderNode, appendNode bool) []string {
 	}
 	if n.BuildkitdConfig != "" {
 		args = append(args, "--buildkitd-config", n.BuildkitdConfig)
+	}
+	if n.StatusTimeout > 0 {
+		args = append(args, "--timeout", n.StatusTimeout.String())
 	}
 	if n.Endpoint != "" {
 		args = append(args, n.Endpoint)

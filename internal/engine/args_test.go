@@ -3,6 +3,7 @@ package engine
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestCreateArgs(t *testing.T) {
@@ -21,10 +22,10 @@ func TestCreateArgs(t *testing.T) {
 				"tcp://10.0.0.1:1234"},
 		},
 		{
-			name:   "append with two platforms",
-			node:   BuilderNode{Builder: "b", Node: "q", Driver: "remote", Endpoint: "tcp://h:1", Platforms: []string{"linux/amd64", "linux/arm64"}},
+			name:   "append with two platforms and a status timeout",
+			node:   BuilderNode{Builder: "b", Node: "q", Driver: "remote", Endpoint: "tcp://h:1", Platforms: []string{"linux/amd64", "linux/arm64"}, StatusTimeout: 2 * time.Second},
 			append: true,
-			want:   []string{"create", "--name", "b", "--node", "q", "--driver", "remote", "--append", "--platform", "linux/amd64,linux/arm64", "tcp://h:1"},
+			want:   []string{"create", "--name", "b", "--node", "q", "--driver", "remote", "--append", "--platform", "linux/amd64,linux/arm64", "--timeout", "2s", "tcp://h:1"},
 		},
 		{
 			name: "docker-container on a context, option with a comma is quoted",

@@ -34,7 +34,15 @@ type testEnv struct {
 
 var envs sync.Map // *testing.T -> *testEnv
 
+// shareEnv makes a subtest use its parent's environment (nodes registered
+// by the parent stay visible).
+func shareEnv(child, parent *testing.T) {
+	envs.Store(child, envFor(parent))
+	child.Cleanup(func() { envs.Delete(child) })
+}
+
 // envFor returns the test's environment, creating it on first use; it is removed when the test ends.
+// Call it once before starting goroutines that run xbuild for the same test.
 func envFor(t *testing.T) *testEnv {
 	t.Helper()
 	if e, ok := envs.Load(t); ok {

@@ -1,0 +1,241 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// proxyWithCredentials is passed to builds as HTTP_PROXY: it must reach RUN
+// steps and appear nowhere in images, logs or reports.
+const proxyWithCredentials = "http://e2e-user:pr0xy-s3cret@127.0.0.1:3128"
+
+func appDir(t *testing.T) string { return filepath.Join(repoRoot(t), "test", "e2e", "testdata", "app") }
+
+// Two platforms on two native nodes, pushed as one index, with gzip and with
+// zstd: checked with an independent client, not xbuild's verify step.
+func TestBuildTwoPlatformsGzipAndZstd(t *testing.T) {
+	addFarmNodes(t, "xbuild", "amd64", "arm64")
+	parent := t
+	for _, comp := range []string{"gzip", "zstd"} {
+		t.Run(comp, func(t *testing.T) {
+			shareEnv(t, parent)
+			ref := uniqueRef(t, "app")
+			start := time.Now()
+			stdout, stderr, code := runXbuild(t, map[string]string{"HTTP_PROXY": proxyWithCredentials},
+				"build", appDir(t), "--platform", "linux/amd64,linux/arm64", "-t", ref, "--push",
+				"--compression", comp, "--progress", "plain", "--report", "json")
+			t.Logf("%s build+push+verify: %s", comp, time.Since(start).Round(time.Millisecond))
+			if code != 0 {
+				t.Fatalf("build: exit %d\n%s", code, tail(stderr, 60))
+			}
+			if strings.Contains(stdout+stderr, "pr0xy-s3cret") {
+				t.Errorf("the proxy password appears in xbuild's output")
+			}
+			rep := decodeReport(t, stdout)
+			digest, images := readIndex(t, ref)
+			if rep.Digest != digest || rep.Verify == nil || !rep.Verify.OK {
+				t.Errorf("report digest %s (registry %s), verify %+v", rep.Digest, digest, rep.Verify)
+			}
+			if len(images) != 2 || images["linux/amd64"] == nil || images["linux/arm64"] == nil {
+				t.Fatalf("index platforms: %v", keys(images))
+			}
+			wantMT := "application/vnd.oci.image.layer.v1.tar+" + comp
+			wantELF := map[string]elf.Machine{"linux/amd64": elf.EM_X86_64, "linux/arm64": elf.EM_AARCH64}
+			proxySHA := sha256.Sum256([]byte(proxyWithCredentials))
+			for p, img := range images {
+				if got := img.Config.OS + "/" + img.Config.Architecture; got != p {
+					t.Errorf("%s: config says %s", p, got)
+				}
+				for _, l := range img.Manifest.Layers {
+					if string(l.MediaType) != wantMT {
+						t.Errorf("%s: layer %s is %s, want %s", p, l.Digest, l.MediaType, wantMT)
+					}
+				}
+				files := flatFiles(t, img.Image)
+				if m := elfMachine(t, files["/app"]); m != wantELF[p] {
+					t.Errorf("%s: /app is %v, want %v", p, m, wantELF[p])
+				}
+				// the proxy reached the RUN step (its hash was written there)...
+				if got := strings.TrimSpace(string(files["/proxy.sha256"])); got != hex.EncodeToString(proxySHA[:]) {
+					t.Errorf("%s: RUN saw HTTP_PROXY with hash %q, want the proxy's", p, got)
+				}
+				// ...and its value is nowhere in the image
+				for f, b := range files {
+					if strings.Contains(string(b), "pr0xy-s3cret") {
+						t.Errorf("%s: %s contains the proxy password", p, f)
+					}
+				}
+				cfg := fmt.Sprintf("%v %v %v", img.Config.Config.Env, img.Config.History, img.Config.Config.Labels)
+				if strings.Contains(cfg, "pr0xy-s3cret") || strings.Contains(cfg, "127.0.0.1:3128") {
+					t.Errorf("%s: the proxy appears in the image config: %s", p, cfg)
+				}
+				if img.Config.Config.User != "65532:65532" {
+					t.Errorf("%s: user %q", p, img.Config.Config.User)
+				}
+			}
+			for _, b := range attestationBlobs(t, ref) {
+				if strings.Contains(string(b), "pr0xy-s3cret") {
+					t.Errorf("an attestation records the proxy password")
+				}
+			}
+		})
+	}
+}
+
+// An error-level lint finding stops the build before any node is
+// contacted: the registered node is a listener that counts connections.
+func TestBuildLintErrorStopsBeforeNodes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	args := append([]string{"nodes", "add", "trap", "--endpoint", "tcp://" + ln.Addr().String(), "--platform", "linux/amd64,linux/arm64", "--skip-check"}, tlsArgs()...)
+	if _, stderr, code := runXbuild(t, nil, args...); code != 0 {
+		t.Fatal(stderr)
+	}
+	conns.Store(0) // buildx create reads node status when the builder is synced; count only the build
+	dir := filepath.Join(repoRoot(t), "test", "e2e", "testdata", "lintfail")
+	_, stderr, code := runXbuild(t, nil, "build", dir, "-t", uniqueRef(t, "lintfail"), "--push")
+	if code != 1 || !strings.Contains(stderr, "XB001") || !strings.Contains(stderr, "no node was contacted") {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+	if n := conns.Load(); n != 0 {
+		t.Errorf("the node was contacted %d time(s) despite the lint error", n)
+	}
+}
+
+// With the arm64 node cut off, the build fails fast naming it, or with
+// --allow-emulation builds arm64 on the qemu node and says so.
+func TestBuildArm64CutOff(t *testing.T) {
+	addFarmNodes(t, "xbuild", "amd64", "arm64", "qemu")
+	netns(t, "drop")
+	ref := uniqueRef(t, "fallback")
+	start := time.Now()
+	_, stderr, code := runXbuild(t, nil, "build", appDir(t), "-t", ref, "--push")
+	took := time.Since(start)
+	t.Logf("refusal took %s", took.Round(time.Millisecond))
+	if code != 1 || !strings.Contains(stderr, "linux/arm64") || !strings.Contains(stderr, "arm1") || !strings.Contains(stderr, "--allow-emulation") {
+		t.Errorf("without --allow-emulation: exit %d\n%s", code, stderr)
+	}
+	if took > 10*time.Second {
+		t.Errorf("refusing took %s; it should fail within seconds", took)
+	}
+	if tagExists(t, ref) {
+		t.Errorf("%s was pushed although the build was refused", ref)
+	}
+
+	stdout, stderr, code := runXbuild(t, nil, "build", appDir(t), "-t", ref, "--push", "--allow-emulation", "--report", "json", "--progress", "plain")
+	if code != 0 {
+		t.Fatalf("with --allow-emulation: exit %d\n%s", code, tail(stderr, 40))
+	}
+	if !strings.Contains(stderr, "building it on emulated node qemu") {
+		t.Errorf("no warning about emulation:\n%s", tail(stderr, 20))
+	}
+	rep := decodeReport(t, stdout)
+	byPlat := map[string]string{}
+	for _, p := range rep.Platforms {
+		byPlat[p.Platform] = fmt.Sprintf("%s emulated=%v", p.Node, p.Emulated)
+	}
+	if byPlat["linux/amd64"] != "amd1 emulated=false" || byPlat["linux/arm64"] != "qemu emulated=true" {
+		t.Errorf("report platforms: %v", byPlat)
+	}
+	_, images := readIndex(t, ref)
+	if m := elfMachine(t, flatFiles(t, images["linux/arm64"].Image)["/app"]); m != elf.EM_AARCH64 {
+		t.Errorf("arm64 image built on the fallback holds a %v binary", m)
+	}
+}
+
+// --dry-run prints the plan and the exact buildx commands, never a credential.
+func TestBuildDryRunPrintsNoCredential(t *testing.T) {
+	addFarmNodes(t, "xbuild", "amd64", "arm64")
+	stdout, stderr, code := runXbuild(t, map[string]string{"HTTP_PROXY": proxyWithCredentials},
+		"build", appDir(t), "-t", uniqueRef(t, "dry"), "--push", "--build-arg", "NPM_TOKEN=npm_e2e_token_value", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"linux/amd64    -> amd1, native", "linux/arm64    -> arm1, native", "docker buildx build --builder xbuild-", "HTTP_PROXY=http://[REDACTED]@127.0.0.1:3128"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry-run lacks %q:\n%s", want, stdout)
+		}
+	}
+	if s := stdout + stderr; strings.Contains(s, "pr0xy-s3cret") || strings.Contains(s, "npm_e2e_token_value") {
+		t.Errorf("dry-run printed a credential:\n%s", s)
+	}
+}
+
+// A push the registry refuses fails the build and leaves no tag.
+func TestBuildRegistryAuthFailureLeavesNoTag(t *testing.T) {
+	addFarmNodes(t, "xbuild", "amd64", "arm64")
+	ref := uniqueRef(t, "authfail")
+	bad := writeDockerConfig(t, farm.Registry.User, "not-the-password")
+	// the nodes are registered in the test's own DOCKER_CONFIG (the buildx
+	// builders live there): copy that state, then break the credentials
+	if err := copyDir(filepath.Join(envFor(t).DockerConfig, "buildx"), filepath.Join(bad, "buildx")); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runXbuild(t, map[string]string{"DOCKER_CONFIG": bad}, "build", appDir(t), "-t", ref, "--push")
+	if code == 0 {
+		t.Fatalf("a push with a wrong password succeeded\n%s", tail(stderr, 20))
+	}
+	if !strings.Contains(strings.ToLower(stderr), "unauthorized") && !strings.Contains(stderr, "401") {
+		t.Errorf("the error does not say the registry refused the credentials:\n%s", tail(stderr, 20))
+	}
+	if tagExists(t, ref) {
+		t.Errorf("%s exists after a failed push", ref)
+	}
+}
+
+// A node cut off in the middle of a build: plain buildx waits forever;
+// xbuild's watchdog stops the build with a clear error.
+func TestBuildStallWatchdog(t *testing.T) {
+	addFarmNodes(t, "xbuild", "amd64", "arm64")
+	dir := filepath.Join(repoRoot(t), "test", "e2e", "testdata", "slow")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(8 * time.Second) // the RUN steps are sleeping by then
+		netns(t, "drop")
+	}()
+	start := time.Now()
+	_, stderr, code := runXbuildTimeout(t, 4*time.Minute, nil, "build", dir, "-t", uniqueRef(t, "stall"), "--push",
+		"--build-arg", fmt.Sprintf("NONCE=%d", time.Now().UnixNano()), "--stall-timeout", "30s", "--progress", "plain")
+	took := time.Since(start)
+	<-done
+	t.Logf("stalled build stopped after %s", took.Round(time.Second))
+	if code != 1 || !strings.Contains(stderr, "made no progress for") {
+		t.Errorf("exit %d, want 1 with the watchdog's message\n%s", code, tail(stderr, 20))
+	}
+	if took > 2*time.Minute {
+		t.Errorf("the watchdog took %s", took)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
