@@ -11,8 +11,9 @@ COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 export XBUILD_FARM_DIR ?= /var/tmp/xbuild-farm
 TOOLS     := $(CURDIR)/bin/tools
-# goreleaser v2.17.x is the newest that builds with Go 1.26.
-GORELEASER_VERSION ?= v2.17.0
+# goreleaser v2.18+ needs Go 1.27; v2.17.0 depends on a module the Go proxy
+# refuses (go.digitalxero.dev/go-msix: 403). v2.16.0 builds with Go 1.26.
+GORELEASER_VERSION ?= v2.16.0
 
 .PHONY: help build test e2e farm-up farm-down lint bench docs release-snapshot release-check clean
 

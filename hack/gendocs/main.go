@@ -17,15 +17,20 @@ func main() {
 	if len(os.Args) > 1 {
 		dir = os.Args[1]
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := generate(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+}
+
+// generate writes one Markdown file per command into dir.
+func generate(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
 	io, _, _ := iostreams.Test()
 	root := cmd.NewRootCmd(cmd.NewFactory(io, func(string) string { return "" }))
+	root.InitDefaultCompletionCmd()
 	root.DisableAutoGenTag = true
-	if err := doc.GenMarkdownTree(root, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	return doc.GenMarkdownTree(root, dir)
 }
