@@ -169,6 +169,7 @@ func runBuild(c *cobra.Command, f *Factory, opts *buildOptions, args []string) e
 	if err != nil {
 		return err
 	}
+	eng = f.traced(eng, st.Secrets)
 	st.Engine = eng
 	st.Checker = f.Checker(eng, lc.HealthTimeout)
 	st.Registry = f.registry()

@@ -107,6 +107,7 @@ func runNodesAdd(c *cobra.Command, f *Factory, opts *nodesAddOptions) error {
 	if err != nil {
 		return err
 	}
+	eng = f.traced(eng, nil)
 	if err := checkNewNode(ctx, f, eng, &n, opts); err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ func runNodesInspect(c *cobra.Command, f *Factory, opts *nodesInspectOptions, na
 	if err != nil {
 		return err
 	}
+	eng = f.traced(eng, nil)
 	h := f.Checker(eng, opts.timeout).Check(c.Context(), nodesList(n))[0]
 	row := nodeStatus{Node: n, Health: h}
 	if opts.format == "json" {

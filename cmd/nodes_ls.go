@@ -107,6 +107,7 @@ func runNodesLs(c *cobra.Command, f *Factory, opts *nodesLsOptions) error {
 	if err != nil {
 		return err
 	}
+	eng = f.traced(eng, nil)
 	health := f.Checker(eng, opts.timeout).Check(c.Context(), list)
 
 	rows := make([]nodeStatus, len(list))

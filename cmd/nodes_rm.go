@@ -54,6 +54,7 @@ func runNodesRm(c *cobra.Command, f *Factory, names []string) error {
 	if err != nil {
 		return err
 	}
+	eng = f.traced(eng, nil)
 	builders := map[string]bool{}
 	for _, n := range gone {
 		builders[n.Builder] = true

@@ -1,0 +1,89 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/internal/redact"
+)
+
+// tracingEngine prints every buildx command (secrets masked) and how long it
+// took, for --debug. buildx's own diagnostics, normally kept for error
+// messages, are shown as they arrive.
+type tracingEngine struct {
+	engine.Engine
+	w       io.Writer
+	secrets *redact.Redactor
+}
+
+// traced wraps e when --debug is on.
+func (f *Factory) traced(e engine.Engine, secrets *redact.Redactor) engine.Engine {
+	if !f.Debug {
+		return e
+	}
+	if secrets == nil {
+		secrets = redact.New()
+	}
+	return &tracingEngine{Engine: e, w: f.IO.ErrOut, secrets: secrets}
+}
+
+func (t *tracingEngine) trace(args []string) func(error) {
+	fmt.Fprintf(t.w, "debug: %s (%s)\n", t.secrets.String(engine.Quote("buildx", args)), t.Engine.Describe())
+	start := time.Now()
+	return func(err error) {
+		status := "ok"
+		if err != nil {
+			status = t.secrets.String(err.Error())
+		}
+		fmt.Fprintf(t.w, "debug: buildx %s: %s in %s\n", firstWord(args), status, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+func (t *tracingEngine) Buildx(ctx context.Context, inv engine.Invocation) error {
+	done := t.trace(inv.Args)
+	out := t.secrets.Writer(t.w)
+	inv.Stderr = teeWriter(inv.Stderr, out)
+	err := t.Engine.Buildx(ctx, inv)
+	_ = out.Close()
+	done(err)
+	return err
+}
+
+func (t *tracingEngine) Build(ctx context.Context, spec engine.BuildSpec, opts engine.BuildOptions) (*engine.BuildResult, error) {
+	done := t.trace(engine.BuildArgs(spec))
+	res, err := t.Engine.Build(ctx, spec, opts)
+	done(err)
+	return res, err
+}
+
+func (t *tracingEngine) Probe(ctx context.Context, pt engine.ProbeTarget) (*engine.ProbeResult, error) {
+	start := time.Now()
+	res, err := t.Engine.Probe(ctx, pt)
+	fmt.Fprintf(t.w, "debug: probe %s (%s): %v in %s\n", pt.Endpoint, pt.Kind, errOrOK(err), time.Since(start).Round(time.Millisecond))
+	return res, err
+}
+
+func teeWriter(a, b io.Writer) io.Writer {
+	if a == nil {
+		return b
+	}
+	return io.MultiWriter(a, b)
+}
+
+func firstWord(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
+func errOrOK(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return strings.SplitN(err.Error(), "\n", 2)[0]
+}
