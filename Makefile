@@ -34,7 +34,8 @@ farm-down: ## stop exactly what farm-up started
 
 e2e: build ## farm-up, end-to-end tests against the farm, farm-down (even on failure)
 	@rc=0; bash hack/farm/up.sh || rc=$$?; \
-	if [ $$rc = 0 ]; then XBUILD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e -timeout 60m -v ./test/e2e/ || rc=$$?; fi; \
+	if [ $$rc = 0 ]; then XBUILD_BIN=$(CURDIR)/$(BIN) XBUILD_HADOLINT=$(XBUILD_FARM_DIR)/bin/hadolint \
+	  $(GO) test -count=1 -tags e2e -timeout 60m -v ./test/e2e/ ./internal/lint/ || rc=$$?; fi; \
 	bash hack/farm/down.sh; exit $$rc
 
 lint: ## gofmt + go vet

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type nodesAddOptions struct {
 	insecure   bool
 	tls        nodes.TLS
 	driverOpts []string
+	bkConfig   string
 	timeout    time.Duration
 	skipCheck  bool
 }
@@ -72,6 +74,7 @@ for a platform is healthy.`,
 	fl.StringVar(&opts.tls.ServerName, "tls-servername", "", "server name to verify (default: the endpoint's host)")
 	fl.String("builder", "", `buildx builder the node joins (default from config: "xbuild")`)
 	fl.StringArrayVar(&opts.driverOpts, "driver-opt", nil, "extra buildx driver option KEY=VALUE, repeatable (docker: image=, network=; kubernetes: replicas=, nodeselector=)")
+	fl.StringVar(&opts.bkConfig, "buildkitd-config", "", "buildkitd.toml for docker and kubernetes nodes, where buildx starts BuildKit (registry mirrors, CAs)")
 	fl.DurationVar(&opts.timeout, "timeout", 5*time.Second, "how long to wait for the node to answer")
 	fl.BoolVar(&opts.skipCheck, "skip-check", false, "register without contacting the node (needs --platform)")
 	_ = c.MarkFlagRequired("endpoint")
@@ -164,6 +167,16 @@ func nodeFromOptions(opts *nodesAddOptions, builder string, now time.Time) (node
 			}
 		}
 		n.TLS = &t
+	}
+	if opts.bkConfig != "" {
+		abs, err := filepath.Abs(opts.bkConfig)
+		if err != nil {
+			return n, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return n, fmt.Errorf("--buildkitd-config %s: %w", opts.bkConfig, err)
+		}
+		n.BuildkitdConfig = abs
 	}
 	if len(opts.driverOpts) > 0 {
 		n.DriverOpts = map[string]string{}

@@ -58,13 +58,20 @@ func runNodesRm(c *cobra.Command, f *Factory, names []string) error {
 	builders := map[string]bool{}
 	for _, n := range gone {
 		builders[n.Builder] = true
-		if n.Kind == nodes.KindDocker {
+		fmt.Fprintf(f.IO.ErrOut, "Removed node %s.\n", n.Name)
+	}
+	// docker contexts go last: buildx needs them to take the nodes' BuildKit
+	// containers out of the builder
+	defer func() {
+		for _, n := range gone {
+			if n.Kind != nodes.KindDocker {
+				continue
+			}
 			if err := engine.RemoveDockerContext(nodes.DockerContextName(n.Name)); err != nil {
 				f.IO.Warnf("removing docker context %s: %v", nodes.DockerContextName(n.Name), err)
 			}
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Removed node %s.\n", n.Name)
-	}
+	}()
 	var sorted []string
 	for b := range builders {
 		sorted = append(sorted, b)

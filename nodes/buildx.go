@@ -31,11 +31,12 @@ func BuildxNode(n Node, builder string, platforms []string) engine.BuilderNode {
 		platforms = n.Platforms
 	}
 	bn := engine.BuilderNode{
-		Builder:       builder,
-		Node:          n.Name,
-		Platforms:     platforms,
-		DriverOpts:    maps.Clone(n.DriverOpts),
-		StatusTimeout: CreateStatusTimeout,
+		Builder:         builder,
+		Node:            n.Name,
+		Platforms:       platforms,
+		DriverOpts:      maps.Clone(n.DriverOpts),
+		BuildkitdConfig: n.BuildkitdConfig,
+		StatusTimeout:   CreateStatusTimeout,
 	}
 	if bn.DriverOpts == nil {
 		bn.DriverOpts = map[string]string{}

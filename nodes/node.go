@@ -61,6 +61,9 @@ type Node struct {
 	// DriverOpts are extra buildx --driver-opt values (docker: image=,
 	// network=; kubernetes: replicas=, nodeselector=, ...).
 	DriverOpts map[string]string `json:"driverOpts,omitempty"`
+	// BuildkitdConfig is a buildkitd.toml for kinds where buildx starts
+	// BuildKit itself (docker, kubernetes): registry mirrors, CAs.
+	BuildkitdConfig string `json:"buildkitdConfig,omitempty"`
 	// Builder is the buildx builder this node belongs to.
 	Builder       string    `json:"builder"`
 	Added         time.Time `json:"added"`
@@ -183,6 +186,9 @@ func (n Node) Normalized() (Node, error) {
 	opts, err := checkDriverOpts(kind, ep, n.DriverOpts)
 	if err != nil {
 		return Node{}, wrap(err)
+	}
+	if n.BuildkitdConfig != "" && kind != KindDocker && kind != KindKubernetes {
+		return Node{}, wrap(fmt.Errorf("a buildkitd config is only used for docker and kubernetes nodes, where buildx starts BuildKit; a %s node's buildkitd reads its own config", kind))
 	}
 	switch {
 	case n.SchemaVersion > SchemaVersion:

@@ -67,6 +67,7 @@ if [ "$FARM_DOCKER" = 1 ]; then
   step_begin "8/8 docker node (private dockerd over TLS)" "a few seconds"
   start_dockerd
   check_dockerd_pull
+  write_docker_buildkitd_conf
   step_end
 else
   say "== 8/8 docker node: skipped (FARM_DOCKER=0)"

@@ -73,6 +73,9 @@ type FarmDocker struct {
 	Socket        string `json:"socket"`
 	CertPath      string `json:"certPath"`
 	BuildkitImage string `json:"buildkitImage"`
+	// BuildkitdConfig is the buildkitd.toml for BuildKit containers on this
+	// engine (the farm's mirror and CA).
+	BuildkitdConfig string `json:"buildkitdConfig"`
 	DriverOpts    string `json:"driverOpts"`
 }
 

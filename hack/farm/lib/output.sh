@@ -7,8 +7,8 @@ write_farm_json() {
   [ -x "$FARM/bin/hadolint" ] && hl=$FARM/bin/hadolint
   if [ "$FARM_DOCKER" = 1 ]; then
     docker=$(jq -n --arg ep "tcp://$DOCKER_ADDR" --arg sock "unix://$DOCKER_SOCK" --arg cp "$CLIENT_DIR" \
-      --arg img "127.0.0.1:$MIRROR_PORT/moby/buildkit:buildx-stable-1" \
-      '{endpoint: $ep, socket: $sock, certPath: $cp, buildkitImage: $img,
+      --arg img "127.0.0.1:$MIRROR_PORT/moby/buildkit:buildx-stable-1" --arg bkc "$FARM/conf/buildkitd-docker.toml" \
+      '{endpoint: $ep, socket: $sock, certPath: $cp, buildkitImage: $img, buildkitdConfig: $bkc,
         driverOpts: ("image=" + $img + ",network=host")}')
   fi
   jq -n --arg dir "$FARM" --arg bundle "$CA_BUNDLE" --arg certs "$CERTS" --arg cdir "$CLIENT_DIR" \
