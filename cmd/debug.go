@@ -60,6 +60,20 @@ func (t *tracingEngine) Build(ctx context.Context, spec engine.BuildSpec, opts e
 	return res, err
 }
 
+func (t *tracingEngine) Bake(ctx context.Context, builder string, specs map[string]engine.BuildSpec, allow []string, opts engine.BuildOptions) (map[string]*engine.BuildResult, error) {
+	done := t.trace([]string{"bake", "--builder", builder, fmt.Sprintf("(%d targets)", len(specs))})
+	res, err := t.Engine.Bake(ctx, builder, specs, allow, opts)
+	done(err)
+	return res, err
+}
+
+func (t *tracingEngine) ImagetoolsCreate(ctx context.Context, tags, sources []string) (string, error) {
+	done := t.trace(engine.ImagetoolsCreateArgs(tags, sources, ""))
+	d, err := t.Engine.ImagetoolsCreate(ctx, tags, sources)
+	done(err)
+	return d, err
+}
+
 func (t *tracingEngine) Probe(ctx context.Context, pt engine.ProbeTarget) (*engine.ProbeResult, error) {
 	start := time.Now()
 	res, err := t.Engine.Probe(ctx, pt)

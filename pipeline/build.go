@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
@@ -35,11 +37,14 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	}
 	out := s.Secrets.Writer(s.Err)
 	defer out.Close()
-	res, err := s.Engine.Build(ctx, s.Spec, engine.BuildOptions{
-		Progress:     s.Config.Progress,
-		Out:          out,
-		StallTimeout: s.Config.StallTimeout,
-	})
+	opts := engine.BuildOptions{Progress: s.Config.Progress, Out: out, StallTimeout: s.Config.StallTimeout}
+	var res *engine.BuildResult
+	var err error
+	if needsSplit(s.Spec, len(s.Builder)) {
+		res, err = buildSplit(ctx, s, opts)
+	} else {
+		res, err = s.Engine.Build(ctx, s.Spec, opts)
+	}
 	if err != nil {
 		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
 	}
@@ -48,6 +53,49 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 		s.Log.Info("built %s; nothing was pushed (no --push): the result is in the nodes' build cache", strings.Join(s.Config.Platforms, ", "))
 	}
 	return nil
+}
+
+// buildSplit builds one bake target per platform, each pushed by digest
+// with its own registry cache, then merges them into the tagged list.
+func buildSplit(ctx context.Context, s *State, opts engine.BuildOptions) (*engine.BuildResult, error) {
+	repo, err := repository(s.Spec.Tags[0])
+	if err != nil {
+		return nil, err
+	}
+	s.Log.Info("registry cache on %d nodes: one build per platform, each with its own cache ref, merged into one manifest list", len(s.Builder))
+	specs := splitSpecs(s.Spec, repo)
+	results, err := s.Engine.Bake(ctx, s.Spec.Builder, specs, bakeAllow(s.Spec), opts)
+	if err != nil {
+		return nil, err
+	}
+	var sources []string
+	for _, p := range s.Spec.Platforms {
+		r := results[targetName(p)]
+		if r == nil || r.Digest == "" {
+			return nil, fmt.Errorf("the %s build reported no image digest", p)
+		}
+		sources = append(sources, repo+"@"+r.Digest)
+	}
+	digest, err := s.Engine.ImagetoolsCreate(ctx, s.Spec.Tags, sources)
+	if err != nil {
+		return nil, err
+	}
+	return &engine.BuildResult{Digest: digest, Metadata: map[string]any{"platforms": results}}, nil
+}
+
+// bakeAllow grants bake read access to the build context and the
+// Dockerfile's directory (bake refuses paths outside its working directory).
+func bakeAllow(spec engine.BuildSpec) []string {
+	var out []string
+	for _, p := range []string{spec.ContextDir, filepath.Dir(spec.Dockerfile)} {
+		if p == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil && !slices.Contains(out, "fs.read="+abs) {
+			out = append(out, "fs.read="+abs)
+		}
+	}
+	return out
 }
 
 func hasEmulated(s *State) bool {

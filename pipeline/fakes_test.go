@@ -48,6 +48,25 @@ func (e *fakeEngine) Build(_ context.Context, spec engine.BuildSpec, opts engine
 	return &engine.BuildResult{Digest: e.digest}, nil
 }
 
+func (e *fakeEngine) Bake(_ context.Context, builder string, specs map[string]engine.BuildSpec, _ []string, _ engine.BuildOptions) (map[string]*engine.BuildResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]*engine.BuildResult{}
+	for name, s := range specs {
+		e.builds = append(e.builds, s)
+		out[name] = &engine.BuildResult{Digest: "sha256:" + name}
+	}
+	e.buildx = append(e.buildx, "bake --builder "+builder)
+	return out, nil
+}
+
+func (e *fakeEngine) ImagetoolsCreate(_ context.Context, tags, sources []string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.buildx = append(e.buildx, strings.Join(engine.ImagetoolsCreateArgs(tags, sources, ""), " "))
+	return e.digest, nil
+}
+
 func (e *fakeEngine) Probe(_ context.Context, t engine.ProbeTarget) (*engine.ProbeResult, error) {
 	return &engine.ProbeResult{BuildKitVersion: "v0.34.2", Platforms: e.probes[t.Endpoint]}, nil
 }

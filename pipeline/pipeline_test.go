@@ -193,3 +193,33 @@ func stepNames(ts []Timing) string {
 	}
 	return strings.Join(names, " ")
 }
+
+func TestPipelineRegistryCacheSplitsPerPlatform(t *testing.T) {
+	cfg := pushConfig()
+	cfg.CacheTo = []string{"type=registry,ref=registry.example.com/team/app:cache,mode=max"}
+	h := newHarness(t, cfg)
+	h.state.Registry = pushedRegistry("gzip")
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	calls := strings.Join(h.eng.buildx, "\n")
+	if !strings.Contains(calls, "bake --builder xbuild-") ||
+		!strings.Contains(calls, "imagetools create --tag registry.example.com/team/app:1.0 registry.example.com/team/app@sha256:linux-amd64 registry.example.com/team/app@sha256:linux-arm64") {
+		t.Errorf("buildx calls:\n%s", calls)
+	}
+	refs := map[string]bool{}
+	for _, b := range h.eng.builds {
+		refs[b.Platforms[0]+" "+strings.Join(b.CacheTo, ",")] = true
+	}
+	for _, want := range []string{
+		"linux/amd64 type=registry,ref=registry.example.com/team/app:cache-linux-amd64,mode=max",
+		"linux/arm64 type=registry,ref=registry.example.com/team/app:cache-linux-arm64,mode=max",
+	} {
+		if !refs[want] {
+			t.Errorf("no target %q in %v", want, refs)
+		}
+	}
+	if h.state.Build.Digest != "sha256:index" || !h.state.Verify.OK {
+		t.Errorf("digest %s verify %+v", h.state.Build.Digest, h.state.Verify)
+	}
+}

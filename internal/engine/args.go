@@ -86,6 +86,10 @@ type ImageOutput struct {
 	Compression string
 	// CompressionLevel is the compressor level; 0 keeps the default.
 	CompressionLevel int
+	// Name, with PushByDigest, pushes the image to the repository Name
+	// without a tag (merged into a list later by imagetools create).
+	Name         string
+	PushByDigest bool
 }
 
 // String renders the exporter as a --output value. Layers are recompressed
@@ -93,7 +97,14 @@ type ImageOutput struct {
 // (force-compression), and OCI media types are used: zstd layers are only
 // portable under OCI media types.
 func (o ImageOutput) String() string {
-	parts := []string{"type=image", "push=" + strconv.FormatBool(o.Push)}
+	parts := []string{"type=image"}
+	if o.Name != "" {
+		parts = append(parts, "name="+o.Name)
+	}
+	if o.PushByDigest {
+		parts = append(parts, "push-by-digest=true", "name-canonical=true")
+	}
+	parts = append(parts, "push="+strconv.FormatBool(o.Push))
 	if o.Compression != "" {
 		parts = append(parts, "compression="+o.Compression)
 		if o.CompressionLevel > 0 {

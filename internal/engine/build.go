@@ -72,6 +72,89 @@ func (e *BuildError) Unwrap() error { return e.Err }
 // whatever display the user chose, and reads the result from buildx's
 // metadata file.
 func RunBuild(ctx context.Context, r Runner, spec BuildSpec, opts BuildOptions) (*BuildResult, error) {
+	tmp, err := os.MkdirTemp("", "xbuild-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	spec.MetadataFile = filepath.Join(tmp, "metadata.json")
+	spec.Progress = string(progressui.RawJSONMode)
+	if err := runWithProgress(ctx, r, BuildArgs(spec), opts); err != nil {
+		return nil, err
+	}
+	md, err := readMetadata(spec.MetadataFile)
+	if err != nil {
+		return nil, err
+	}
+	return resultFrom(md), nil
+}
+
+// RunBake runs the specs as one `buildx bake` on builder (see BakeFile),
+// with the same progress handling and watchdog as RunBuild, and returns each
+// target's result. The definition file, which holds build arguments, is
+// private to this call and removed after it.
+func RunBake(ctx context.Context, r Runner, builder string, specs map[string]BuildSpec, allow []string, opts BuildOptions) (map[string]*BuildResult, error) {
+	tmp, err := os.MkdirTemp("", "xbuild-bake-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	def, err := BakeFile(specs)
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(tmp, "bake.json")
+	if err := os.WriteFile(file, def, 0o600); err != nil {
+		return nil, err
+	}
+	mdFile := filepath.Join(tmp, "metadata.json")
+	if err := runWithProgress(ctx, r, BakeArgs(builder, file, mdFile, string(progressui.RawJSONMode), allow), opts); err != nil {
+		return nil, err
+	}
+	md, err := readMetadata(mdFile)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*BuildResult{}
+	for name := range specs {
+		t, _ := md[name].(map[string]any)
+		if t == nil {
+			return nil, fmt.Errorf("buildx bake reported no result for target %s", name)
+		}
+		out[name] = resultFrom(t)
+	}
+	return out, nil
+}
+
+// ImagetoolsCreate merges sources (repo@digest) into one index pushed under
+// tags and returns its digest.
+func ImagetoolsCreate(ctx context.Context, r Runner, tags, sources []string) (string, error) {
+	tmp, err := os.MkdirTemp("", "xbuild-imagetools-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	mdFile := filepath.Join(tmp, "metadata.json")
+	var stderr strings.Builder
+	if err := r.Run(ctx, Invocation{Args: ImagetoolsCreateArgs(tags, sources, mdFile), Stderr: &stderr}); err != nil {
+		return "", &BuildError{Err: fmt.Errorf("merging the manifest list: %w", err), Tail: stderr.String()}
+	}
+	md, err := readMetadata(mdFile)
+	if err != nil {
+		return "", err
+	}
+	if d, ok := md["containerimage.descriptor"].(map[string]any); ok {
+		if dg, ok := d["digest"].(string); ok {
+			return dg, nil
+		}
+	}
+	return "", nil
+}
+
+// runWithProgress runs a buildx command that emits rawjson progress on
+// stderr: it renders the display, feeds the watchdog and turns failures into
+// StallError or BuildError.
+func runWithProgress(ctx context.Context, r Runner, args []string, opts BuildOptions) error {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -80,14 +163,6 @@ func RunBuild(ctx context.Context, r Runner, spec BuildSpec, opts BuildOptions) 
 	if out == nil {
 		out = io.Discard
 	}
-	tmp, err := os.MkdirTemp("", "xbuild-build-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	spec.MetadataFile = filepath.Join(tmp, "metadata.json")
-	spec.Progress = string(progressui.RawJSONMode)
-
 	mode := progressui.DisplayMode(opts.Progress)
 	if opts.Progress == "" {
 		mode = progressui.AutoMode
@@ -111,7 +186,7 @@ func RunBuild(ctx context.Context, r Runner, spec BuildSpec, opts BuildOptions) 
 		go watch(runCtx, cancel, pr, opts.StallTimeout, stopWatch)
 	}
 
-	runErr := r.Run(runCtx, Invocation{Args: BuildArgs(spec), Stderr: pipeW})
+	runErr := r.Run(runCtx, Invocation{Args: args, Stderr: pipeW})
 	close(stopWatch)
 	_ = pipeW.Close()
 	waitBounded(consumed, 5*time.Second)
@@ -119,15 +194,15 @@ func RunBuild(ctx context.Context, r Runner, spec BuildSpec, opts BuildOptions) 
 
 	var stall *StallError
 	if cause := context.Cause(runCtx); errors.As(cause, &stall) {
-		return nil, stall
+		return stall
 	}
 	if runErr != nil {
 		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
+			return context.Cause(ctx)
 		}
-		return nil, &BuildError{Err: runErr, Tail: pr.Tail()}
+		return &BuildError{Err: runErr, Tail: pr.Tail()}
 	}
-	return readMetadata(spec.MetadataFile)
+	return nil
 }
 
 func watch(ctx context.Context, cancel context.CancelCauseFunc, pr *progressReader, limit time.Duration, stop <-chan struct{}) {
@@ -163,20 +238,25 @@ func waitBounded(ch <-chan struct{}, d time.Duration) {
 	}
 }
 
-func readMetadata(path string) (*BuildResult, error) {
+func readMetadata(path string) (map[string]any, error) {
+	md := map[string]any{}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return &BuildResult{Metadata: map[string]any{}}, nil
+		return md, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	res := &BuildResult{Metadata: map[string]any{}}
-	if err := json.Unmarshal(data, &res.Metadata); err != nil {
+	if err := json.Unmarshal(data, &md); err != nil {
 		return nil, fmt.Errorf("buildx wrote an unreadable metadata file: %w", err)
 	}
-	if d, ok := res.Metadata["containerimage.digest"].(string); ok {
+	return md, nil
+}
+
+func resultFrom(md map[string]any) *BuildResult {
+	res := &BuildResult{Metadata: md}
+	if d, ok := md["containerimage.digest"].(string); ok {
 		res.Digest = d
 	}
-	return res, nil
+	return res
 }

@@ -35,6 +35,11 @@ type Engine interface {
 	// Build runs one buildx build, showing progress and enforcing the stall
 	// watchdog (see RunBuild).
 	Build(ctx context.Context, spec BuildSpec, opts BuildOptions) (*BuildResult, error)
+	// Bake runs several builds as one `buildx bake` (see RunBake).
+	Bake(ctx context.Context, builder string, specs map[string]BuildSpec, allow []string, opts BuildOptions) (map[string]*BuildResult, error)
+	// ImagetoolsCreate merges pushed images into one tagged index and
+	// returns its digest.
+	ImagetoolsCreate(ctx context.Context, tags, sources []string) (string, error)
 	// Probe asks a node for its BuildKit version and worker platforms.
 	Probe(ctx context.Context, t ProbeTarget) (*ProbeResult, error)
 	// Describe names the engine for messages and reports.
@@ -98,4 +103,12 @@ func (e *engine) Describe() string                                 { return e.ru
 
 func (e *engine) Build(ctx context.Context, spec BuildSpec, opts BuildOptions) (*BuildResult, error) {
 	return RunBuild(ctx, e.runner, spec, opts)
+}
+
+func (e *engine) Bake(ctx context.Context, builder string, specs map[string]BuildSpec, allow []string, opts BuildOptions) (map[string]*BuildResult, error) {
+	return RunBake(ctx, e.runner, builder, specs, allow, opts)
+}
+
+func (e *engine) ImagetoolsCreate(ctx context.Context, tags, sources []string) (string, error) {
+	return ImagetoolsCreate(ctx, e.runner, tags, sources)
 }

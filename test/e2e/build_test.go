@@ -239,3 +239,26 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// A registry cache from a two-node build keeps every platform: each gets its
+// own cache ref (buildx alone keeps only the last platform, buildx#1044).
+func TestBuildRegistryCachePerPlatform(t *testing.T) {
+	addFarmNodes(t, "xbuild", "amd64", "arm64")
+	ref := uniqueRef(t, "cached")
+	cacheRepo := farm.Registry.Push + "/e2e/cache"
+	cacheTag := fmt.Sprintf("c%d", time.Now().UnixNano()%1e9)
+	_, stderr, code := runXbuild(t, nil, "build", appDir(t), "-t", ref, "--push",
+		"--cache-to", "type=registry,ref="+cacheRepo+":"+cacheTag+",mode=max", "--cache-from", cacheRepo+":"+cacheTag)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, tail(stderr, 40))
+	}
+	for _, p := range []string{"linux-amd64", "linux-arm64"} {
+		if !tagExists(t, cacheRepo+":"+cacheTag+"-"+p) {
+			t.Errorf("no cache for %s at %s:%s-%s", p, cacheRepo, cacheTag, p)
+		}
+	}
+	_, images := readIndex(t, ref)
+	if len(images) != 2 {
+		t.Errorf("merged list has %v", keys(images))
+	}
+}

@@ -1,0 +1,115 @@
+package pipeline
+
+import (
+	"encoding/csv"
+	"strings"
+
+	"github.com/xbuild-dev/xbuild/internal/engine"
+)
+
+// needsSplit reports whether the build must run one target per platform:
+// a registry cache exported from a multi-node build keeps only the platform
+// that finished last (docker/buildx#1044), so each platform gets its own
+// cache ref instead.
+func needsSplit(spec engine.BuildSpec, nodes int) bool {
+	if nodes < 2 || len(spec.Platforms) < 2 || spec.Image == nil || !spec.Image.Push {
+		return false
+	}
+	for _, c := range spec.CacheTo {
+		if isRegistryCache(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitSpecs turns one multi-platform push into one target per platform,
+// each pushed by digest to repo (merged into the tagged list afterwards),
+// exporting its registry cache to a per-platform ref and importing it back.
+func splitSpecs(spec engine.BuildSpec, repo string) map[string]engine.BuildSpec {
+	out := map[string]engine.BuildSpec{}
+	for _, p := range spec.Platforms {
+		s := spec
+		s.Platforms = []string{p}
+		s.Tags = nil
+		img := *spec.Image
+		img.Name, img.PushByDigest = repo, true
+		s.Image = &img
+		s.CacheTo, s.CacheFrom = nil, nil
+		for _, c := range spec.CacheTo {
+			s.CacheTo = append(s.CacheTo, platformCacheRef(c, p))
+		}
+		for _, c := range spec.CacheFrom {
+			s.CacheFrom = append(s.CacheFrom, platformCacheRef(c, p))
+		}
+		out[targetName(p)] = s
+	}
+	return out
+}
+
+// targetName is a bake target name for a platform: linux/arm/v7 -> linux-arm-v7.
+func targetName(platform string) string { return strings.ReplaceAll(platform, "/", "-") }
+
+// platformCacheRef rewrites a registry cache entry's ref for one platform
+// (REPO:TAG -> REPO:TAG-linux-arm64; REPO -> REPO:buildcache-linux-arm64);
+// other cache types are returned unchanged.
+func platformCacheRef(entry, platform string) string {
+	fields, ok := cacheFields(entry)
+	if !ok || !isRegistryCache(entry) {
+		return entry
+	}
+	for i, f := range fields {
+		k, v, _ := strings.Cut(f, "=")
+		if k != "ref" {
+			continue
+		}
+		fields[i] = "ref=" + suffixRef(v, targetName(platform))
+	}
+	return joinCSV(fields)
+}
+
+func suffixRef(ref, suffix string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i] // a digest cannot be written to; keep the repository
+	}
+	if colon := strings.LastIndex(ref, ":"); colon > strings.LastIndex(ref, "/") {
+		return ref + "-" + suffix // REPO:TAG (a colon before the last / is a registry port)
+	}
+	return ref + ":buildcache-" + suffix
+}
+
+// isRegistryCache reports a cache entry of type registry, including the
+// shorthand "REPO:TAG" that buildx reads as one.
+func isRegistryCache(entry string) bool {
+	fields, ok := cacheFields(entry)
+	if !ok {
+		return false
+	}
+	for _, f := range fields {
+		if f == "type=registry" {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheFields parses a --cache-to/--cache-from value as buildx does (CSV),
+// expanding the REPO:TAG shorthand.
+func cacheFields(entry string) ([]string, bool) {
+	if !strings.Contains(entry, "=") {
+		return []string{"type=registry", "ref=" + entry}, true
+	}
+	fields, err := csv.NewReader(strings.NewReader(entry)).Read()
+	if err != nil {
+		return nil, false
+	}
+	return fields, true
+}
+
+func joinCSV(fields []string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write(fields)
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
+}
