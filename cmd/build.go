@@ -160,6 +160,7 @@ func runBuild(c *cobra.Command, f *Factory, opts *buildOptions, args []string) e
 		f.IO.Warnf("%v", e)
 	}
 	st.Nodes = all
+	st.LocalNodes = pipeline.LocalCandidates(f.Getenv, pipeline.FileExists)
 	for _, n := range all {
 		if n.Insecure && n.Builder == lc.Builder {
 			f.IO.Warnf("node %s is reached without TLS (--insecure)", n.Name)

@@ -29,8 +29,9 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	if err := syncBuilder(ctx, s.Engine, s.Builder); err != nil {
 		return err
 	}
-	if hasEmulated(s) {
-		// a fallback routing is not the normal one: do not leave its builder behind
+	if s.Plan != nil && len(s.Nodes) > 0 && hasEmulated(s) {
+		// a fallback routing of registered nodes is not the normal one: do
+		// not leave its builder behind
 		defer func() {
 			_ = s.Engine.Buildx(context.WithoutCancel(ctx), engine.Invocation{Args: engine.RemoveArgs(s.Builder[0].Builder)})
 		}()

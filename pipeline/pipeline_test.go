@@ -9,6 +9,7 @@ import (
 
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/lint"
+	"github.com/xbuild-dev/xbuild/nodes"
 )
 
 func TestPipelineNativePushVerifyReport(t *testing.T) {
@@ -221,5 +222,53 @@ func TestPipelineRegistryCacheSplitsPerPlatform(t *testing.T) {
 	}
 	if h.state.Build.Digest != "sha256:index" || !h.state.Verify.OK {
 		t.Errorf("digest %s verify %+v", h.state.Build.Digest, h.state.Verify)
+	}
+}
+
+func TestPipelineLocalDefaultWhenNoNodes(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	h.state.Nodes = nil
+	h.state.Registry = pushedRegistry("gzip")
+	h.state.LocalNodes = []nodes.Node{
+		{Name: "local", Kind: nodes.KindLocal, Endpoint: "unix:///run/gone.sock"},
+		{Name: "local", Kind: nodes.KindLocal, Endpoint: "unix:///run/qemu.sock"},
+	}
+	h.dialer.dead["/run/gone.sock"] = true
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	if !strings.Contains(h.err.String(), "WARNING: No build nodes are registered: building on this machine's local at unix:///run/qemu.sock (linux/amd64 native, linux/arm64 through QEMU).") {
+		t.Errorf("no one-line notice:\n%s", h.err)
+	}
+	a := h.state.Plan.Assignments
+	if len(a) != 2 || a[0].Node != "local" || a[0].Emulated || !a[1].Emulated {
+		t.Errorf("assignments = %+v", a)
+	}
+	if len(h.eng.buildx) != 1 || !strings.Contains(h.eng.buildx[0], "--platform linux/amd64,linux/arm64 --timeout 2s unix:///run/qemu.sock") {
+		t.Errorf("builder: %q", h.eng.buildx)
+	}
+}
+
+func TestPipelineNoNodesAnywhereSaysWhatToRun(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	h.state.Nodes = nil
+	err := Run(context.Background(), h.state, Steps())
+	if err == nil || !strings.Contains(err.Error(), "runs no BuildKit or Docker engine") || !strings.Contains(err.Error(), "xbuild nodes certs --out") ||
+		!strings.Contains(err.Error(), "xbuild nodes add NODE --endpoint tcp://NODE_HOST:1234") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLocalCandidates(t *testing.T) {
+	env := map[string]string{"BUILDKIT_HOST": "unix:///custom/bk.sock", "XDG_RUNTIME_DIR": "/run/user/1000"}
+	exists := map[string]bool{"/custom/bk.sock": true, "/run/user/1000/buildkit/buildkitd.sock": true, "/var/run/docker.sock": true}
+	got := LocalCandidates(func(k string) string { return env[k] }, func(p string) bool { return exists[p] })
+	var eps []string
+	for _, n := range got {
+		eps = append(eps, string(n.Kind)+" "+n.Endpoint)
+	}
+	want := "local unix:///custom/bk.sock|local unix:///run/user/1000/buildkit/buildkitd.sock|docker unix:///var/run/docker.sock"
+	if strings.Join(eps, "|") != want {
+		t.Errorf("candidates = %q\nwant %q", strings.Join(eps, "|"), want)
 	}
 }

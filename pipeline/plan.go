@@ -30,19 +30,16 @@ func (PlanStep) String() string { return "checking nodes and routing platforms" 
 func (PlanStep) Run(ctx context.Context, s *State) error {
 	c := s.Config
 	candidates := nodesFor(s.Nodes, c.Builder, c.Platforms)
-	if len(candidates) == 0 {
-		return noNodesError(s.Nodes, c)
+	var plan *nodes.Plan
+	var err error
+	switch {
+	case len(s.Nodes) == 0:
+		plan, candidates, err = planLocal(ctx, s)
+	case len(candidates) == 0:
+		err = noNodesError(s.Nodes, c)
+	default:
+		plan, err = routeRegistered(ctx, s, candidates)
 	}
-	start := s.now()
-	s.Health = s.Checker.Check(ctx, candidates)
-	health := map[string]nodes.Health{}
-	for _, h := range s.Health {
-		health[h.Node] = h
-		s.Log.Info("%s", healthLine(h))
-	}
-	s.Log.Info("%d node(s) checked in %s", len(candidates), s.now().Sub(start).Round(time.Millisecond))
-
-	plan, err := nodes.Route(c.Platforms, candidates, health, c.AllowEmulation)
 	if err != nil {
 		return err
 	}
@@ -67,6 +64,19 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 	return nil
 }
 
+// routeRegistered checks the registered candidates and routes platforms.
+func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*nodes.Plan, error) {
+	start := s.now()
+	s.Health = s.Checker.Check(ctx, candidates)
+	health := map[string]nodes.Health{}
+	for _, h := range s.Health {
+		health[h.Node] = h
+		s.Log.Info("%s", healthLine(h))
+	}
+	s.Log.Info("%d node(s) checked in %s", len(candidates), s.now().Sub(start).Round(time.Millisecond))
+	return nodes.Route(s.Config.Platforms, candidates, health, s.Config.AllowEmulation)
+}
+
 // nodesFor returns the nodes of builder that build any of the platforms.
 func nodesFor(all []nodes.Node, builder string, platforms []string) []nodes.Node {
 	var out []nodes.Node
@@ -85,11 +95,6 @@ func nodesFor(all []nodes.Node, builder string, platforms []string) []nodes.Node
 }
 
 func noNodesError(all []nodes.Node, c config.Config) error {
-	if len(all) == 0 {
-		return fmt.Errorf("no build nodes are registered; add one per architecture, e.g.\n" +
-			"  xbuild nodes add amd1 --endpoint tcp://HOST:1234 --platform linux/amd64 --tls-ca ca.pem --tls-cert cert.pem --tls-key key.pem\n" +
-			"(xbuild nodes certs makes the certificates and prints the buildkitd flags)")
-	}
 	return fmt.Errorf("no node of builder %q builds any of %s; registered nodes: %s (add one with xbuild nodes add NAME --platform ... --builder %s)",
 		c.Builder, strings.Join(c.Platforms, ", "), nodeSummary(all), c.Builder)
 }

@@ -38,19 +38,22 @@ type Linter func(ctx context.Context, opts lint.Options) (*lint.Result, error)
 // for the next.
 type State struct {
 	// Inputs.
-	Config   config.Config
-	Options  Options
-	Getenv   func(string) string
-	Now      func() time.Time
-	Out      io.Writer // results (stdout)
-	Err      io.Writer // progress, warnings, the human report (stderr)
-	Log      Logger
-	Secrets  *redact.Redactor
-	Engine   engine.Engine
-	Nodes    []nodes.Node
-	Checker  *nodes.Checker
-	Registry Registry
-	Lint     Linter
+	Config  config.Config
+	Options Options
+	Getenv  func(string) string
+	Now     func() time.Time
+	Out     io.Writer // results (stdout)
+	Err     io.Writer // progress, warnings, the human report (stderr)
+	Log     Logger
+	Secrets *redact.Redactor
+	Engine  engine.Engine
+	Nodes   []nodes.Node
+	// LocalNodes are this machine's daemons, tried when no node is
+	// registered at all (see LocalCandidates).
+	LocalNodes []nodes.Node
+	Checker    *nodes.Checker
+	Registry   Registry
+	Lint       Linter
 
 	// Filled by lint.
 	LintResult *lint.Result

@@ -262,3 +262,29 @@ func TestBuildRegistryCachePerPlatform(t *testing.T) {
 		t.Errorf("merged list has %v", keys(images))
 	}
 }
+
+// With no node registered, xbuild builds on this machine's BuildKit (here:
+// the farm's amd64 daemon through its unix socket, named by BUILDKIT_HOST),
+// arm64 through QEMU, and says so.
+func TestBuildLocalDefaultWithoutNodes(t *testing.T) {
+	ref := uniqueRef(t, "local")
+	stdout, stderr, code := runXbuild(t, map[string]string{"BUILDKIT_HOST": farm.Nodes.AMD64.Socket},
+		"build", appDir(t), "-t", ref, "--push", "--report", "json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, tail(stderr, 40))
+	}
+	if !strings.Contains(stderr, "No build nodes are registered: building on this machine's local at "+farm.Nodes.AMD64.Socket+" (linux/amd64 native, linux/arm64 through QEMU)") {
+		t.Errorf("no one-line notice:\n%s", tail(stderr, 20))
+	}
+	rep := decodeReport(t, stdout)
+	if len(rep.Platforms) != 2 || rep.Platforms[0].Emulated || !rep.Platforms[1].Emulated || rep.Verify == nil || !rep.Verify.OK {
+		t.Errorf("report: %+v", rep)
+	}
+
+	// nothing local either: the error says what to run next
+	_, stderr, code = runXbuild(t, map[string]string{"BUILDKIT_HOST": "unix:///nonexistent/buildkitd.sock", "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+		"build", appDir(t), "-t", ref, "--push")
+	if code != 1 || !strings.Contains(stderr, "xbuild nodes certs --out") || !strings.Contains(stderr, "xbuild nodes add NODE --endpoint") {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+}
