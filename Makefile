@@ -57,7 +57,45 @@ release-check: $(TOOLS)/goreleaser ## goreleaser check
 
 release-snapshot: $(TOOLS)/goreleaser ## build release archives locally (goreleaser --snapshot --clean)
 	$(TOOLS)/goreleaser check
-	$(TOOLS)/goreleaser release --snapshot --clean
+	$(TOOLS)/goreleaser release --snapshot --clean --parallelism 2
 
 clean: ## remove build outputs
 	rm -rf bin dist
+
+# ---- xbuild's own multi-arch image, built with xbuild ------------------------
+# The binaries are cross-compiled here on the host, so the build nodes need no
+# Go toolchain and no network; hack/image/Dockerfile only assembles them.
+#   make image                                        build, keep in the nodes' cache
+#   make image PUSH=1 IMAGE=registry.internal:5000/xbuild XBUILD_BUILDER=release
+IMAGE           ?= registry.example.com/xbuild
+IMAGE_TAGS      ?= $(VERSION)
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+# Empty: the builder from XBUILD_BUILDER in the environment, else "xbuild".
+XBUILD_BUILDER  ?=
+PUSH            ?=
+IMAGE_DIR       := bin/image
+# Empty: the Mozilla bundle Debian ships (/usr/share/ca-certificates/mozilla),
+# not /etc/ssl/certs/ca-certificates.crt, which also holds this machine's
+# local CAs (/usr/local/share/ca-certificates) that must not ship in a release.
+CA_BUNDLE       ?=
+image_comma     := ,
+IMAGE_ARCHES     = $(patsubst linux/%,%,$(subst $(image_comma), ,$(IMAGE_PLATFORMS)))
+
+.PHONY: image
+image: build ## build xbuild's own multi-arch image with xbuild (IMAGE=, PUSH=1, XBUILD_BUILDER=)
+	rm -rf $(IMAGE_DIR)
+	mkdir -p $(IMAGE_DIR)/rootfs/etc/ssl/certs $(IMAGE_DIR)/rootfs/tmp $(IMAGE_DIR)/home/nonroot
+	set -e; for arch in $(IMAGE_ARCHES); do \
+	  echo "go build linux/$$arch"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_DIR)/xbuild-linux-$$arch ./cmd/xbuild; \
+	done
+	@if [ -n "$(CA_BUNDLE)" ]; then cp "$(CA_BUNDLE)" $(IMAGE_DIR)/rootfs/etc/ssl/certs/ca-certificates.crt; \
+	elif ls /usr/share/ca-certificates/mozilla/*.crt >/dev/null 2>&1; then cat /usr/share/ca-certificates/mozilla/*.crt > $(IMAGE_DIR)/rootfs/etc/ssl/certs/ca-certificates.crt; \
+	else echo "no CA bundle: install ca-certificates or pass CA_BUNDLE=FILE" >&2; exit 1; fi
+	cp hack/image/passwd hack/image/group $(IMAGE_DIR)/rootfs/etc/
+	chmod 1777 $(IMAGE_DIR)/rootfs/tmp
+	chmod 0755 $(IMAGE_DIR)/home/nonroot
+	$(BIN) build --config hack/image/xbuild.yaml --platform $(IMAGE_PLATFORMS) \
+	  $(foreach t,$(IMAGE_TAGS),-t $(IMAGE):$(t)) --build-arg VERSION=$(VERSION) \
+	  $(if $(XBUILD_BUILDER),--builder $(XBUILD_BUILDER)) \
+	  $(if $(filter 1 true yes,$(PUSH)),--push,--size-budget '')
