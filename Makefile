@@ -15,13 +15,16 @@ TOOLS     := $(CURDIR)/bin/tools
 # refuses (go.digitalxero.dev/go-msix: 403). v2.16.0 builds with Go 1.26.
 GORELEASER_VERSION ?= v2.16.0
 
-.PHONY: help build test e2e farm-up farm-down lint bench docs release-snapshot release-check clean
+.PHONY: help demo build test e2e farm-up farm-down lint bench docs release-snapshot release-check clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## build bin/xbuild
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/xbuild
+
+demo: build ## build xbuild, bring up the local farm, and push a verified two-platform image with it (root)
+	bash hack/demo.sh
 
 test: ## unit + CLI-script tests (no daemon needed)
 	$(GO) test -count=1 ./...
