@@ -101,4 +101,4 @@ image: build ## build xbuild's own multi-arch image with xbuild (IMAGE=, PUSH=1,
 	$(BIN) build --config hack/image/xbuild.yaml --platform $(IMAGE_PLATFORMS) \
 	  $(foreach t,$(IMAGE_TAGS),-t $(IMAGE):$(t)) --build-arg VERSION=$(VERSION) \
 	  $(if $(XBUILD_BUILDER),--builder $(XBUILD_BUILDER)) \
-	  $(if $(filter 1 true yes,$(PUSH)),--push,--size-budget '')
+	  $(if $(filter 1 true yes,$(PUSH)),--push)

@@ -13,6 +13,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
 )
@@ -86,6 +87,11 @@ func (f *Factory) loadConfig(flags *pflag.FlagSet, bindings []flagBinding) (*loa
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
 	normalizePlatforms(&cfg)
+	// viper lower-cases map keys; build argument names are case-sensitive
+	// (ARG VERSION is not ARG version), so read them again as written
+	if cfg.BuildArgs, err = buildArgsAsWritten(path, f.Getenv); err != nil {
+		return nil, err
+	}
 
 	lc := &loadedConfig{Config: cfg, File: path}
 	lc.source = func(key string) string {
@@ -115,6 +121,32 @@ func (lc *loadedConfig) validate(keys ...string) error {
 		errs = append(errs, fmt.Errorf("%s (from %s): %s", p.Key, lc.source(p.Key), p.Message))
 	}
 	return errors.Join(errs...)
+}
+
+// buildArgsAsWritten returns build-args with their names' case kept:
+// XBUILD_BUILD_ARGS when set, else the file's build-args mapping.
+func buildArgsAsWritten(path string, getenv func(string) string) (map[string]string, error) {
+	if env := getenv(config.EnvName("build-args")); env != "" {
+		return parseKVList(env)
+	}
+	out := map[string]string{}
+	if path == "" {
+		return out, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		BuildArgs map[string]string `yaml:"build-args"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: build-args: %w", path, err)
+	}
+	for k, v := range doc.BuildArgs {
+		out[k] = v
+	}
+	return out, nil
 }
 
 // configPath resolves --config / ./xbuild.yaml.

@@ -166,3 +166,39 @@ func TestConfigDefaultFileInWorkingDir(t *testing.T) {
 		t.Errorf("file=%q compression=%q", lc.File, lc.Compression)
 	}
 }
+
+// Build argument names are case-sensitive: viper lower-cases map keys, so
+// the loader reads them again as written.
+func TestConfigBuildArgsKeepCase(t *testing.T) {
+	dir := t.TempDir()
+	io, _, _ := iostreams.Test()
+	f := NewFactory(io, func(string) string { return "" })
+	f.ConfigFile = writeFile(t, dir, "xbuild.yaml", "build-args:\n  VERSION: v1.2.3\n  npm_Token_Name: x\n")
+	fs, b := testFlags()
+	lc, err := f.loadConfig(fs, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lc.BuildArgs) != 2 || lc.BuildArgs["VERSION"] != "v1.2.3" || lc.BuildArgs["npm_Token_Name"] != "x" {
+		t.Errorf("build-args = %v", lc.BuildArgs)
+	}
+	// the environment replaces the file's map, also keeping case
+	f.Getenv = func(k string) string { return map[string]string{"XBUILD_BUILD_ARGS": "GIT_SHA=abc,Mixed=1"}[k] }
+	lc, err = f.loadConfig(fs, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lc.BuildArgs) != 2 || lc.BuildArgs["GIT_SHA"] != "abc" || lc.BuildArgs["Mixed"] != "1" {
+		t.Errorf("build-args from env = %v", lc.BuildArgs)
+	}
+	// and TARGETARCH in the file is refused by its real name
+	f.Getenv = func(string) string { return "" }
+	f.ConfigFile = writeFile(t, dir, "xbuild.yaml", "build-args:\n  TARGETARCH: amd64\n")
+	lc, err = f.loadConfig(fs, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.validate(); err == nil || !strings.Contains(err.Error(), "TARGETARCH must not be passed") {
+		t.Errorf("validate = %v", err)
+	}
+}

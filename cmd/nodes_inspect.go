@@ -96,7 +96,7 @@ func runNodesInspect(c *cobra.Command, f *Factory, opts *nodesInspectOptions, na
 	if h.BuildKitVersion != "" {
 		fmt.Fprintf(w, "BuildKit:   %s\nReports:    %s\nLatency:    %s\n", h.BuildKitVersion, strings.Join(h.Platforms, ", "), h.Latency.Round(100*time.Microsecond))
 	}
-	fmt.Fprintf(w, "Cert expiry: %s\n", certExpiry(h, f.Now()))
+	fmt.Fprintf(w, "Expiry:     %s\n", certExpiry(h, f.Now()))
 	for _, wn := range h.Warnings {
 		fmt.Fprintf(w, "Warning:    %s\n", wn)
 	}

@@ -138,6 +138,13 @@ func classifyHandshake(err error, n Node, serverName string, now time.Time) (msg
 			"use the ca.pem generated together with the node's server certificate (xbuild nodes certs), or start the node with a server certificate signed by this CA"
 	case errors.As(err, &host):
 		valid := certNames(host.Certificate)
+		// Go checks the name before the chain: a certificate from a stranger
+		// (a proxy, another service on that address) lands here too, and
+		// must not be answered with "trust that name"
+		if !signedBy(host.Certificate, ca) {
+			return fmt.Sprintf("the server presented a certificate for %s that is not signed by the CA in %s (--tls-ca)", valid, ca),
+				"this is probably not your node: check the endpoint's address and port; if it is, start it with a server certificate from this CA (xbuild nodes certs)"
+		}
 		return fmt.Sprintf("the server certificate is valid for %s, not %s: pass --tls-servername %s", valid, serverName, firstName(host.Certificate)),
 			fmt.Sprintf("or regenerate the node's certificates with xbuild nodes certs --host %s", serverName)
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
@@ -232,4 +239,18 @@ func classifyProbe(ctx context.Context, err error, timeout time.Duration) (Statu
 		return StatusUnreachable, "the daemon stopped listening during the check: is it restarting?"
 	}
 	return StatusError, "the daemon answered with an error: check its log"
+}
+
+// signedBy reports whether cert chains to the CA certificates in caFile.
+func signedBy(cert *x509.Certificate, caFile string) bool {
+	pemData, err := os.ReadFile(caFile)
+	if err != nil {
+		return false
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemData) {
+		return false
+	}
+	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	return err == nil
 }

@@ -152,6 +152,8 @@ func TestCheckTLSMatrix(t *testing.T) {
 
 	srvGood := startTLSServer(t, good, good.set.CACert, 0)
 	srvNamed := startTLSServer(t, named, named.set.CACert, 0)
+	stranger := writeCerts(t, now, 365, "stranger.example")
+	srvStranger := startTLSServer(t, stranger, good.set.CACert, 0)
 	srvRejects13 := startTLSServer(t, good, other.set.CACert, 0)
 	srvRejects12 := startTLSServer(t, good, other.set.CACert, tls.VersionTLS12)
 	srvGood12 := startTLSServer(t, good, good.set.CACert, tls.VersionTLS12)
@@ -189,6 +191,9 @@ func TestCheckTLSMatrix(t *testing.T) {
 		{name: "wrong server name", node: tlsNode("named", srvNamed, named.tls), want: Health{Node: "named", Status: StatusTLSError,
 			Error: "the server certificate is valid for node.example, not 127.0.0.1: pass --tls-servername node.example",
 			Hint:  "or regenerate the node's certificates with xbuild nodes certs --host 127.0.0.1"}},
+		{name: "a stranger's certificate with another name", node: tlsNode("strange", srvStranger, good.tls), want: Health{Node: "strange", Status: StatusTLSError,
+			Error: "the server presented a certificate for stranger.example that is not signed by the CA in " + good.tls.CA + " (--tls-ca)",
+			Hint:  "this is probably not your node: check the endpoint's address and port; if it is, start it with a server certificate from this CA (xbuild nodes certs)"}},
 		{name: "client cert rejected tls 1.3", node: tlsNode("rej13", srvRejects13, good.tls), want: Health{Node: "rej13", Status: StatusTLSError,
 			Error: "the node rejected xbuild's client certificate (tls: unknown certificate authority)", Hint: rejectHint}},
 		{name: "client cert rejected tls 1.2", node: tlsNode("rej12", srvRejects12, good.tls), want: Health{Node: "rej12", Status: StatusTLSError,

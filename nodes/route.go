@@ -85,7 +85,7 @@ func Route(platforms []string, nodes []Node, health map[string]Health, allowEmul
 			if len(native) > 0 {
 				why = describeNatives(native)
 			}
-			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: %s; building it on emulated node %s through QEMU, expect 5-20x slower", p, why, best.node.Name))
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: %s; building it on emulated node %s through QEMU (RUN steps run emulated: compiling there is 5-20x slower unless the Dockerfile cross-compiles on $BUILDPLATFORM)", p, why, best.node.Name))
 			reason := "emulated through QEMU: no healthy native node"
 			if len(native) == 0 {
 				reason = "emulated through QEMU: no native node is registered"

@@ -100,7 +100,7 @@ func TestRoute(t *testing.T) {
 					{Platform: "linux/amd64", Node: "amd1", Reason: "native"},
 					{Platform: "linux/arm64", Node: "qemu", Emulated: true, Reason: "emulated through QEMU: no healthy native node"},
 				},
-				Warnings: []string{"linux/arm64: native node arm1 is unreachable (dial tcp 10.0.0.2:1234: i/o timeout); building it on emulated node qemu through QEMU, expect 5-20x slower"},
+				Warnings: []string{"linux/arm64: native node arm1 is unreachable (dial tcp 10.0.0.2:1234: i/o timeout); building it on emulated node qemu through QEMU (RUN steps run emulated: compiling there is 5-20x slower unless the Dockerfile cross-compiles on $BUILDPLATFORM)"},
 			},
 		},
 		{
@@ -111,7 +111,7 @@ func TestRoute(t *testing.T) {
 			emulation: true,
 			want: &Plan{
 				Assignments: []Assignment{{Platform: "linux/arm64", Node: "qemu", Emulated: true, Reason: "emulated through QEMU: no healthy native node"}},
-				Warnings:    []string{"linux/arm64: native nodes are unusable: arm1 is unreachable (dial tcp 10.0.0.2:1234: i/o timeout), arm2 timed out (TLS handshake with 10.0.0.3:1234 did not finish within 5s); building it on emulated node qemu through QEMU, expect 5-20x slower"},
+				Warnings:    []string{"linux/arm64: native nodes are unusable: arm1 is unreachable (dial tcp 10.0.0.2:1234: i/o timeout), arm2 timed out (TLS handshake with 10.0.0.3:1234 did not finish within 5s); building it on emulated node qemu through QEMU (RUN steps run emulated: compiling there is 5-20x slower unless the Dockerfile cross-compiles on $BUILDPLATFORM)"},
 			},
 		},
 		{
@@ -122,7 +122,7 @@ func TestRoute(t *testing.T) {
 			emulation: true,
 			want: &Plan{
 				Assignments: []Assignment{{Platform: "linux/riscv64", Node: "qemu", Emulated: true, Reason: "emulated through QEMU: no native node is registered"}},
-				Warnings:    []string{"linux/riscv64: no native node is registered for linux/riscv64; building it on emulated node qemu through QEMU, expect 5-20x slower"},
+				Warnings:    []string{"linux/riscv64: no native node is registered for linux/riscv64; building it on emulated node qemu through QEMU (RUN steps run emulated: compiling there is 5-20x slower unless the Dockerfile cross-compiles on $BUILDPLATFORM)"},
 			},
 		},
 		{
@@ -155,7 +155,7 @@ func TestRoute(t *testing.T) {
 			emulation: true,
 			want: &Plan{
 				Assignments: []Assignment{{Platform: "linux/arm64", Node: "dqemu", Emulated: true, Reason: "emulated through QEMU: no native node is registered"}},
-				Warnings:    []string{"linux/arm64: no native node is registered for linux/arm64; building it on emulated node dqemu through QEMU, expect 5-20x slower"},
+				Warnings:    []string{"linux/arm64: no native node is registered for linux/arm64; building it on emulated node dqemu through QEMU (RUN steps run emulated: compiling there is 5-20x slower unless the Dockerfile cross-compiles on $BUILDPLATFORM)"},
 			},
 		},
 

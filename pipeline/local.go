@@ -102,7 +102,7 @@ func planLocal(ctx context.Context, s *State) (*nodes.Plan, []nodes.Node, error)
 		line := fmt.Sprintf("No build nodes are registered: building on this machine's %s at %s (%s native", cand.Kind, cand.Endpoint, orDash(natives))
 		if len(emulated) > 0 {
 			line += fmt.Sprintf(", %s through QEMU", strings.Join(emulated, ", "))
-			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s built through QEMU on this machine, expect 5-20x slower: register native nodes with xbuild nodes add", strings.Join(emulated, ", ")))
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s built through QEMU on this machine (RUN steps run emulated, 5-20x slower for compiling unless the Dockerfile cross-compiles on $BUILDPLATFORM): register native nodes with xbuild nodes add", strings.Join(emulated, ", ")))
 		}
 		s.Log.Warn("%s).", line)
 		return plan, []nodes.Node{node}, nil

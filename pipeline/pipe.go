@@ -113,7 +113,7 @@ func (l *TextLogger) Start(step string) {
 // steps say when they end.
 func (l *TextLogger) Done(step string, d time.Duration) {
 	if !l.Quiet && d >= 5*time.Second {
-		fmt.Fprintf(l.W, "  %s: done in %s\n", step, d.Round(100*time.Millisecond))
+		fmt.Fprintf(l.W, "  %s: done in %.1fs\n", step, d.Seconds())
 	}
 }
 

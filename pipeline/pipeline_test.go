@@ -170,12 +170,16 @@ func TestPipelineSizeBudget(t *testing.T) {
 
 func TestPipelineWithoutPush(t *testing.T) {
 	cfg := config.Defaults()
+	cfg.SizeBudget = "1KB" // nothing to measure without a push: noted, not failed
 	h := newHarness(t, cfg)
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatal(err)
 	}
-	if h.eng.builds[0].Image != nil || h.eng.builds[0].Provenance != "" {
-		t.Errorf("spec exports an image without --push: %+v", h.eng.builds[0])
+	if h.eng.builds[0].Image != nil || h.eng.builds[0].Provenance != "" || strings.Join(h.eng.builds[0].Outputs, " ") != "type=cacheonly" {
+		t.Errorf("spec without --push: %+v", h.eng.builds[0])
+	}
+	if !strings.Contains(h.err.String(), "Size budget 1.0 kB: not checked (nothing was pushed to measure)") {
+		t.Errorf("no size-budget note:\n%s", h.err)
 	}
 	for _, want := range []string{"verifying the pushed image in the registry: skipped (nothing was pushed)", "nothing was pushed (no --push)", "Not pushed"} {
 		if !strings.Contains(h.err.String(), want) {
@@ -270,5 +274,27 @@ func TestLocalCandidates(t *testing.T) {
 	want := "local unix:///custom/bk.sock|local unix:///run/user/1000/buildkit/buildkitd.sock|docker unix:///var/run/docker.sock"
 	if strings.Join(eps, "|") != want {
 		t.Errorf("candidates = %q\nwant %q", strings.Join(eps, "|"), want)
+	}
+}
+
+func TestPipelineMissingEntrypointFailsVerify(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	reg := pushedRegistry("gzip")
+	delete(reg.files, "sha256:arm64/app")
+	h.state.Registry = reg
+	err := Run(context.Background(), h.state, Steps())
+	if err == nil || !strings.Contains(err.Error(), "linux/arm64 entrypoint: /app (the image's ENTRYPOINT/CMD) does not exist in the image") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPipelineSizeBudgetWithVerifyOff(t *testing.T) {
+	cfg := pushConfig()
+	cfg.Verify, cfg.SizeBudget = false, "1MB"
+	h := newHarness(t, cfg)
+	h.state.Registry = pushedRegistry("gzip")
+	err := Run(context.Background(), h.state, Steps())
+	if err == nil || !strings.Contains(err.Error(), "over the size budget of 1.00 MB") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -156,6 +156,11 @@ func buildSpec(c config.Config, o Options, args map[string]string, builder strin
 		spec.Provenance = "mode=min"
 	} else {
 		spec.Outputs = o.Outputs
+		if len(spec.Outputs) == 0 {
+			// say "keep it in the build cache" explicitly, instead of buildx's
+			// "No output specified" warning
+			spec.Outputs = []string{"type=cacheonly"}
+		}
 	}
 	return spec
 }

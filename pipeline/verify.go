@@ -109,7 +109,8 @@ func verifyPushed(ctx context.Context, reg Registry, refs []string, req VerifyRe
 			hdr, err := reg.ReadFile(ctx, repo, m.Digest, p, 64)
 			switch {
 			case errors.Is(err, registry.ErrNotFound):
-				rep.Checks = append(rep.Checks, Check{Name: "binary-arch", Platform: m.Platform, OK: true, Detail: p + " not found in the image; not checked"})
+				rep.Checks = append(rep.Checks, Check{Name: "entrypoint", Platform: m.Platform, OK: false,
+					Detail: p + " (the image's ENTRYPOINT/CMD) does not exist in the image, or is a broken link: the container cannot start"})
 			case err != nil:
 				return nil, err
 			default:
@@ -119,6 +120,30 @@ func verifyPushed(ctx context.Context, reg Registry, refs []string, req VerifyRe
 	}
 	rep.OK = len(rep.Failed()) == 0
 	return rep, nil
+}
+
+// readImages reads the pushed images of ref by platform, for sizes.
+func readImages(ctx context.Context, reg Registry, ref string) (map[string]*registry.Image, error) {
+	idx, err := reg.Index(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := repository(ref)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*registry.Image{}
+	for _, m := range idx.Manifests {
+		if m.Attestation {
+			continue
+		}
+		img, err := reg.Image(ctx, repo, m.Digest)
+		if err != nil {
+			return nil, err
+		}
+		out[m.Platform] = img
+	}
+	return out, nil
 }
 
 // checkAttestation looks for proxy values in an attestation's payloads

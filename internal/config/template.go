@@ -79,6 +79,6 @@ cache-from: []
 cache-to: []
 # Write the build result (digest, platforms, sizes, nodes) as JSON to this file.
 metadata-file: ""
-# Report format on stderr: table or json.
+# Report format: table (on stderr) or json (on stdout).
 report: table
 `
