@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -94,6 +95,7 @@ func (f *Factory) loadConfig(flags *pflag.FlagSet, bindings []flagBinding) (*loa
 	}
 
 	lc := &loadedConfig{Config: cfg, File: path}
+	defer lc.resolveFilePaths()
 	lc.source = func(key string) string {
 		if fl, ok := flagFor[key]; ok && flags.Lookup(fl).Changed {
 			return "--" + fl
@@ -107,6 +109,28 @@ func (f *Factory) loadConfig(flags *pflag.FlagSet, bindings []flagBinding) (*loa
 		return "default"
 	}
 	return lc, nil
+}
+
+// resolveFilePaths makes paths written in the config file relative to the
+// file's directory, as compose files do, so `xbuild build --config
+// services/api/xbuild.yaml` works from anywhere. Paths from flags and the
+// environment stay relative to the working directory.
+func (lc *loadedConfig) resolveFilePaths() {
+	if lc.File == "" {
+		return
+	}
+	dir := filepath.Dir(lc.File)
+	if dir == "." {
+		return
+	}
+	for key, p := range map[string]*string{"dockerfile": &lc.Dockerfile, "context": &lc.Context, "metadata-file": &lc.MetadataFile} {
+		if *p != "" && !filepath.IsAbs(*p) && lc.source(key) == lc.File {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if h := lc.Lint.Hadolint; strings.Contains(h, "/") && !filepath.IsAbs(h) && lc.source("lint.hadolint") == lc.File {
+		lc.Lint.Hadolint = filepath.Join(dir, h)
+	}
 }
 
 // validate checks the merged config and names each bad value's origin.

@@ -202,3 +202,65 @@ func TestConfigBuildArgsKeepCase(t *testing.T) {
 		t.Errorf("validate = %v", err)
 	}
 }
+
+// Paths written in a config file are relative to that file; paths from
+// flags stay relative to the working directory.
+func TestConfigPathsRelativeToFile(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "svc")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	io, _, _ := iostreams.Test()
+	f := NewFactory(io, func(string) string { return "" })
+	f.ConfigFile = writeFile(t, sub, "xbuild.yaml", "dockerfile: build/Dockerfile\ncontext: .\nmetadata-file: out/report.json\n")
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.String("file", "", "")
+	lc, err := f.loadConfig(fs, []flagBinding{{"dockerfile", "file"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.Dockerfile != filepath.Join(sub, "build/Dockerfile") || lc.Context != sub || lc.MetadataFile != filepath.Join(sub, "out/report.json") {
+		t.Errorf("dockerfile=%q context=%q metadata=%q", lc.Dockerfile, lc.Context, lc.MetadataFile)
+	}
+	_ = fs.Parse([]string{"--file", "other/Dockerfile"})
+	lc, err = f.loadConfig(fs, []flagBinding{{"dockerfile", "file"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.Dockerfile != "other/Dockerfile" {
+		t.Errorf("a flag's path was rewritten: %q", lc.Dockerfile)
+	}
+}
+
+// Every example's xbuild.yaml loads and validates, and names files that exist.
+func TestExampleConfigsValidate(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "examples", "*", "xbuild.yaml"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("example configs: %v %v", files, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(filepath.Dir(file)), func(t *testing.T) {
+			io, _, _ := iostreams.Test()
+			f := NewFactory(io, func(string) string { return "" })
+			f.ConfigFile = file
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			lc, err := f.loadConfig(fs, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := lc.validate(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(lc.Dockerfile); err != nil {
+				t.Errorf("dockerfile: %v", err)
+			}
+			if st, err := os.Stat(lc.Context); err != nil || !st.IsDir() {
+				t.Errorf("context %s: %v", lc.Context, err)
+			}
+			if len(lc.Platforms) != 2 || lc.Image == "" {
+				t.Errorf("platforms %v image %q", lc.Platforms, lc.Image)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ tags: []
 platforms:
   - linux/amd64
   - linux/arm64
+# Paths in this file (dockerfile, context, metadata-file) are relative to the file itself.
 dockerfile: Dockerfile
 context: .
 # Dockerfile stage to build; empty builds the last stage.
