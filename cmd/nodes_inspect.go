@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/xbuild-dev/xbuild/nodes"
 )
 
 type nodesInspectOptions struct {
-	format  string
-	timeout time.Duration
+	format string
 }
 
 // NewNodesInspectCmd builds `xbuild nodes inspect`.
@@ -28,7 +29,7 @@ func NewNodesInspectCmd(f *Factory) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&opts.format, "format", "text", "output format: text or json")
-	c.Flags().DurationVar(&opts.timeout, "timeout", 0, "check timeout (default from config health-timeout: 2.5s)")
+	c.Flags().Duration("timeout", 0, "check timeout (default from config health-timeout: 2.5s)")
 	return c
 }
 
@@ -36,28 +37,16 @@ func runNodesInspect(c *cobra.Command, f *Factory, opts *nodesInspectOptions, na
 	if opts.format != "text" && opts.format != "json" {
 		return usageErrorf("--format %q: use text or json", opts.format)
 	}
-	lc, err := f.loadConfig(c.Flags(), []flagBinding{{Key: "health-timeout", Flag: "timeout"}})
+	hc, err := f.healthContext(c)
 	if err != nil {
 		return err
 	}
-	if err := lc.validate("health-timeout", "engine"); err != nil {
-		return err
-	}
-	opts.timeout = lc.HealthTimeout
-	st, err := f.NodeStore()
-	if err != nil {
-		return err
-	}
+	st := hc.store
 	n, err := st.Get(name)
 	if err != nil {
 		return err
 	}
-	eng, err := f.NewEngine(lc.Engine)
-	if err != nil {
-		return err
-	}
-	eng = f.traced(eng, nil)
-	h := f.Checker(eng, opts.timeout).Check(c.Context(), nodesList(n))[0]
+	h := hc.checker.Check(c.Context(), []nodes.Node{n})[0]
 	row := nodeStatus{Node: n, Health: h}
 	if opts.format == "json" {
 		enc := json.NewEncoder(f.IO.Out)

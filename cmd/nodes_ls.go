@@ -14,10 +14,9 @@ import (
 )
 
 type nodesLsOptions struct {
-	format  string
-	timeout time.Duration
-	names   []string
-	check   bool // `nodes check`: exit 1 when a node is unhealthy
+	format string
+	names  []string
+	check  bool // `nodes check`: exit 1 when a node is unhealthy
 }
 
 // nodeStatus is one row of `nodes ls --format json`.
@@ -68,26 +67,18 @@ func NewNodesCheckCmd(f *Factory) *cobra.Command {
 
 func addNodesLsFlags(c *cobra.Command, opts *nodesLsOptions) {
 	c.Flags().StringVar(&opts.format, "format", "table", "output format: table or json")
-	c.Flags().DurationVar(&opts.timeout, "timeout", 0, "per-node check timeout (default from config health-timeout: 2.5s)")
+	c.Flags().Duration("timeout", 0, "per-node check timeout (default from config health-timeout: 2.5s)")
 }
 
 func runNodesLs(c *cobra.Command, f *Factory, opts *nodesLsOptions) error {
 	if opts.format != "table" && opts.format != "json" {
 		return usageErrorf("--format %q: use table or json", opts.format)
 	}
-	lc, err := f.loadConfig(c.Flags(), []flagBinding{{Key: "health-timeout", Flag: "timeout"}})
+	hc, err := f.healthContext(c)
 	if err != nil {
 		return err
 	}
-	if err := lc.validate("health-timeout", "engine"); err != nil {
-		return err
-	}
-	opts.timeout = lc.HealthTimeout
-	st, err := f.NodeStore()
-	if err != nil {
-		return err
-	}
-	all, corrupt := st.List()
+	all, corrupt := hc.store.List()
 	for _, e := range corrupt {
 		f.IO.Warnf("%v", e)
 	}
@@ -103,12 +94,7 @@ func runNodesLs(c *cobra.Command, f *Factory, opts *nodesLsOptions) error {
 		}
 		return nil
 	}
-	eng, err := f.NewEngine(lc.Engine)
-	if err != nil {
-		return err
-	}
-	eng = f.traced(eng, nil)
-	health := f.Checker(eng, opts.timeout).Check(c.Context(), list)
+	health := hc.checker.Check(c.Context(), list)
 
 	rows := make([]nodeStatus, len(list))
 	unhealthy := 0
@@ -138,6 +124,33 @@ func runNodesLs(c *cobra.Command, f *Factory, opts *nodesLsOptions) error {
 	return nil
 }
 
+// healthContext is what commands that check nodes need: the node store and
+// a checker bounded by --timeout (else the config's health-timeout).
+type healthContext struct {
+	store   *nodes.Store
+	checker *nodes.Checker
+}
+
+func (f *Factory) healthContext(c *cobra.Command) (*healthContext, error) {
+	lc, err := f.loadConfig(c.Flags(), []flagBinding{{Key: "health-timeout", Flag: "timeout"}})
+	if err != nil {
+		return nil, err
+	}
+	if err := lc.validate("health-timeout", "engine"); err != nil {
+		return nil, err
+	}
+	st, err := f.NodeStore()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := f.NewEngine(lc.Engine)
+	if err != nil {
+		return nil, err
+	}
+	return &healthContext{store: st, checker: f.Checker(f.traced(eng, nil), lc.HealthTimeout)}, nil
+}
+
+// selectNodes returns the named nodes (all when names is empty).
 func selectNodes(all []nodes.Node, names []string) ([]nodes.Node, error) {
 	if len(names) == 0 {
 		return all, nil

@@ -86,5 +86,3 @@ func runNodesRm(c *cobra.Command, f *Factory, names []string) error {
 	}
 	return nil
 }
-
-func nodesList(n ...nodes.Node) []nodes.Node { return n }
