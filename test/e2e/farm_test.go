@@ -54,6 +54,7 @@ type Farm struct {
 	DockerConfigDir string      `json:"dockerConfigDir"`
 	Hadolint        string      `json:"hadolint"` // "" when unavailable
 	Buildctl        string      `json:"buildctl"`
+	Buildx          string      `json:"buildx"` // standalone buildx at the version xbuild embeds
 	Buildkitd       string      `json:"buildkitd"`
 	BuildkitVersion string      `json:"buildkitVersion"`
 }

@@ -110,6 +110,28 @@ buildkit_version() {
   echo "$v"
 }
 
+# buildx_version : the github.com/docker/buildx version in go.mod (the one xbuild embeds).
+buildx_version() {
+  awk '{ for (i=1;i<NF;i++) if ($i=="github.com/docker/buildx" && $(i+1) ~ /^v[0-9]/) {print $(i+1); exit} }' "$REPO_ROOT/go.mod"
+}
+
+# compile_buildx VERSION : the standalone buildx at the version xbuild embeds, for the docker-cli engine
+# test (installed as a docker CLI plugin in a test's DOCKER_CONFIG) and for the benchmarks against plain buildx.
+compile_buildx() {
+  local v=$1 log=$FARM/logs/compile-buildx.log dir
+  [ -n "$v" ] || die "go.mod does not require github.com/docker/buildx"
+  if [ -x "$FARM/bin/buildx" ] && "$FARM/bin/buildx" version 2>/dev/null | grep " $v" >/dev/null; then
+    info "buildx $v already built"; return 0
+  fi
+  info "compiling buildx $v from the Go module proxy (about 2 min on 2 cores)..."
+  dir=$(module_dir "github.com/docker/buildx@$v" 2>>"$log") || die "go mod download github.com/docker/buildx@$v failed" "$log"
+  (cd "$dir" && run_logged "$log" env CGO_ENABLED=0 GOWORK=off GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
+     go build -trimpath -ldflags "-X github.com/docker/buildx/version.Version=$v -X github.com/docker/buildx/version.Revision=goproxy -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
+     -o "$FARM/bin/buildx.tmp" ./cmd/buildx)
+  mv -f "$FARM/bin/buildx.tmp" "$FARM/bin/buildx"
+  info "$("$FARM/bin/buildx" version)"
+}
+
 # module_dir MODULE@VERSION : download through the Go module proxy, print the module cache directory.
 module_dir() {
   local out

@@ -38,6 +38,7 @@ write_farm_json() {
     dockerConfigDir: $dc,
     hadolint: $hl,
     buildctl: $buildctl,
+    buildx: ($dir + "/bin/buildx"),
     buildkitd: $buildkitd,
     buildkitVersion: $bkv
   } + (if $docker == null then {} else {docker: $docker} end)' >"$tmp"
