@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,7 +38,11 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 			_ = s.Engine.Buildx(context.WithoutCancel(ctx), engine.Invocation{Args: engine.RemoveArgs(s.Builder[0].Builder)})
 		}()
 	}
-	out := s.Secrets.Writer(s.Err)
+	// masked output; a terminal stays a terminal so the tty display works
+	var out io.WriteCloser = s.Secrets.Writer(s.Err)
+	if f, ok := s.Err.(*os.File); ok {
+		out = s.Secrets.File(f)
+	}
 	defer out.Close()
 	opts := engine.BuildOptions{Progress: s.Config.Progress, Out: out, StallTimeout: s.Config.StallTimeout}
 	var res *engine.BuildResult

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -159,3 +160,29 @@ func containsString(ss []string, s string) bool {
 	}
 	return false
 }
+
+// File wraps a terminal so that a progress display can still drive it (it
+// needs the file descriptor for the window size) while every line written
+// is masked. Close flushes; it does not close f.
+type File struct {
+	f *os.File
+	w io.WriteCloser
+}
+
+// File returns a masking wrapper around f.
+func (r *Redactor) File(f *os.File) *File { return &File{f: f, w: r.Writer(f)} }
+
+// Write masks and writes.
+func (rf *File) Write(p []byte) (int, error) { return rf.w.Write(p) }
+
+// Read reads from the underlying file.
+func (rf *File) Read(p []byte) (int, error) { return rf.f.Read(p) }
+
+// Close flushes what is buffered, leaving the file open.
+func (rf *File) Close() error { return rf.w.Close() }
+
+// Fd is the underlying file's descriptor.
+func (rf *File) Fd() uintptr { return rf.f.Fd() }
+
+// Name is the underlying file's name.
+func (rf *File) Name() string { return rf.f.Name() }

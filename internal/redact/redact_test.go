@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -65,5 +66,29 @@ func TestRedactorWriter(t *testing.T) {
 	want := "#5 RUN echo $HTTP_PROXY\n#5 0.2 http://alice:[REDACTED]@proxy\ntail [REDACTED]"
 	if out.String() != want {
 		t.Errorf("got %q\nwant %q", out.String(), want)
+	}
+}
+
+func TestRedactorFileKeepsTheDescriptor(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "tty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := New()
+	r.Add("hunter22")
+	rf := r.File(f)
+	if rf.Fd() != f.Fd() || rf.Name() != f.Name() {
+		t.Error("the wrapper hides the file")
+	}
+	if _, err := rf.Write([]byte("proxy hunter22\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(f.Name())
+	if string(got) != "proxy [REDACTED]\n" {
+		t.Errorf("file holds %q", got)
 	}
 }
