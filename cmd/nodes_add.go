@@ -135,6 +135,10 @@ func runNodesAdd(c *cobra.Command, f *Factory, opts *nodesAddOptions) error {
 		if norm.Kind == nodes.KindDocker {
 			_ = engine.RemoveDockerContext(nodes.DockerContextName(norm.Name))
 		}
+		if norm.Kind == nodes.KindKubernetes {
+			ep, _ := nodes.ParseEndpoint(norm.Endpoint)
+			err = fmt.Errorf("%w\n  kubernetes nodes use this machine's kubeconfig (KUBECONFIG or ~/.kube/config): check that `kubectl -n %s get pods` works; nothing was registered", err, ep.Namespace)
+		}
 		return err
 	}
 	role := "native"
