@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -80,46 +81,79 @@ func verifyPushed(ctx context.Context, reg Registry, refs []string, req VerifyRe
 	if err != nil {
 		return nil, err
 	}
-	rep := &VerifyReport{Ref: refs[0], Digest: idx.Digest, Images: map[string]*registry.Image{}}
-	rep.Checks = append(rep.Checks, checkIndex(req, idx)...)
-	for _, other := range refs[1:] {
-		oi, err := reg.Index(ctx, other)
-		if err != nil {
-			return nil, err
-		}
-		rep.Checks = append(rep.Checks, Check{Name: "tag", OK: oi.Digest == idx.Digest,
-			Detail: fmt.Sprintf("%s -> %s", other, oi.Digest)})
-	}
 	repo, err := repository(refs[0])
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range idx.Manifests {
-		if m.Attestation {
-			rep.Checks = append(rep.Checks, checkAttestation(ctx, reg, repo, m, req.ProxyValues))
-			continue
-		}
-		img, err := reg.Image(ctx, repo, m.Digest)
-		if err != nil {
-			return nil, err
-		}
-		rep.Images[m.Platform] = img
-		rep.Checks = append(rep.Checks, checkImage(req, m.Platform, img)...)
-		if p := entrypointPath(img); p != "" {
-			hdr, err := reg.ReadFile(ctx, repo, m.Digest, p, 64)
-			switch {
-			case errors.Is(err, registry.ErrNotFound):
-				rep.Checks = append(rep.Checks, Check{Name: "entrypoint", Platform: m.Platform, OK: false,
-					Detail: p + " (the image's ENTRYPOINT/CMD) does not exist in the image, or is a broken link: the container cannot start"})
-			case err != nil:
-				return nil, err
-			default:
-				rep.Checks = append(rep.Checks, checkELF(m.Platform, p, hdr))
+	rep := &VerifyReport{Ref: refs[0], Digest: idx.Digest, Images: map[string]*registry.Image{}}
+	rep.Checks = append(rep.Checks, checkIndex(req, idx)...)
+
+	// every other tag and every manifest is read at the same time (registry
+	// round trips dominate this step); results keep the index's order
+	type result struct {
+		checks []Check
+		image  *registry.Image
+		err    error
+	}
+	results := make([]result, len(refs)-1+len(idx.Manifests))
+	var wg sync.WaitGroup
+	for i, other := range refs[1:] {
+		wg.Go(func() {
+			oi, err := reg.Index(ctx, other)
+			if err != nil {
+				results[i].err = err
+				return
 			}
+			results[i].checks = []Check{{Name: "tag", OK: oi.Digest == idx.Digest, Detail: fmt.Sprintf("%s -> %s", other, oi.Digest)}}
+		})
+	}
+	for j, m := range idx.Manifests {
+		r := &results[len(refs)-1+j]
+		wg.Go(func() {
+			if m.Attestation {
+				r.checks = []Check{checkAttestation(ctx, reg, repo, m, req.ProxyValues)}
+				return
+			}
+			r.image, r.checks, r.err = verifyImage(ctx, reg, repo, m, req)
+		})
+	}
+	wg.Wait()
+	for j, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		rep.Checks = append(rep.Checks, r.checks...)
+		if k := j - (len(refs) - 1); k >= 0 && r.image != nil {
+			rep.Images[idx.Manifests[k].Platform] = r.image
 		}
 	}
 	rep.OK = len(rep.Failed()) == 0
 	return rep, nil
+}
+
+// verifyImage reads one platform's image and checks its config, layers and
+// entrypoint binary.
+func verifyImage(ctx context.Context, reg Registry, repo string, m registry.Manifest, req VerifyRequest) (*registry.Image, []Check, error) {
+	img, err := reg.Image(ctx, repo, m.Digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	checks := checkImage(req, m.Platform, img)
+	p := entrypointPath(img)
+	if p == "" {
+		return img, checks, nil
+	}
+	hdr, err := reg.ReadFile(ctx, repo, m.Digest, p, 64)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		checks = append(checks, Check{Name: "entrypoint", Platform: m.Platform, OK: false,
+			Detail: p + " (the image's ENTRYPOINT/CMD) does not exist in the image, or is a broken link: the container cannot start"})
+	case err != nil:
+		return nil, nil, err
+	default:
+		checks = append(checks, checkELF(m.Platform, p, hdr))
+	}
+	return img, checks, nil
 }
 
 // readImages reads the pushed images of ref by platform, for sizes.

@@ -14,7 +14,8 @@ import (
 // Run returns the program's output and exit code. err is non-nil only when
 // the program could not be run to completion at all (it could not start, or
 // ctx ended); a program that runs and exits non-zero returns its exit code
-// and a nil error.
+// and a nil error. Run may be called concurrently (the version query and
+// the lint run at the same time).
 type CommandRunner interface {
 	Run(ctx context.Context, name string, args []string, dir string) (stdout, stderr []byte, exitCode int, err error)
 }

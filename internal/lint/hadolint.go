@@ -95,9 +95,12 @@ func runHadolint(ctx context.Context, opts Options, dir, file, label string) (ha
 	ctx, cancel := context.WithTimeout(ctx, hadolintTimeout)
 	defer cancel()
 	run := hadolintRun{status: HadolintStatus{Used: true, Path: path}}
-	run.status.Version = hadolintVersion(ctx, runner, path, dir)
+	// the version query and the lint are two processes: run them at once
+	version := make(chan string, 1)
+	go func() { version <- hadolintVersion(ctx, runner, path, dir) }()
 
 	stdout, stderr, code, err := runner.Run(ctx, path, []string{"--format", "json", "--no-fail", file}, dir)
+	run.status.Version = <-version
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return hadolintRun{}, fmt.Errorf("hadolint %s did not finish within %s", path, hadolintTimeout)

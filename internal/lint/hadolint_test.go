@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -17,6 +19,7 @@ import (
 // output, and records how it was called.
 type fakeRunner struct {
 	version, lint fakeResult
+	mu            sync.Mutex
 	calls         []string
 }
 
@@ -27,7 +30,9 @@ type fakeResult struct {
 }
 
 func (f *fakeRunner) Run(ctx context.Context, name string, args []string, dir string) ([]byte, []byte, int, error) {
+	f.mu.Lock()
 	f.calls = append(f.calls, fmt.Sprintf("%s %s [in %s]", name, strings.Join(args, " "), dir))
+	f.mu.Unlock()
 	r := f.lint
 	if len(args) == 1 && args[0] == "--version" {
 		r = f.version
@@ -85,6 +90,8 @@ func TestRunWithHadolint(t *testing.T) {
 		fakeHadolint + " --version [in " + dir + "]",
 		fakeHadolint + " --format json --no-fail Dockerfile [in " + dir + "]",
 	}
+	sort.Strings(fr.calls) // the two processes run at the same time
+	sort.Strings(wantCalls)
 	if !reflect.DeepEqual(fr.calls, wantCalls) {
 		t.Errorf("calls:\n got %q\nwant %q", fr.calls, wantCalls)
 	}

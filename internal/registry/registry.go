@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -24,6 +25,11 @@ type Client struct {
 	// Transport is the HTTP transport; nil means the default one, which
 	// trusts the system CAs plus $SSL_CERT_FILE.
 	Transport http.RoundTripper
+
+	// one puller for every call: it keeps the authenticated transport of
+	// each repository, so a verify does one token exchange, not one per read
+	once   sync.Once
+	puller *remote.Puller
 }
 
 // Manifest is one entry of an image index.
@@ -86,11 +92,19 @@ func (c *Client) options(ctx context.Context) []remote.Option {
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+	base := []remote.Option{remote.WithAuthFromKeychain(kc)}
 	if c.Transport != nil {
-		opts = append(opts, remote.WithTransport(c.Transport))
+		base = append(base, remote.WithTransport(c.Transport))
 	}
-	return opts
+	c.once.Do(func() {
+		if p, err := remote.NewPuller(base...); err == nil {
+			c.puller = p
+		}
+	})
+	if c.puller != nil {
+		return []remote.Option{remote.WithContext(ctx), remote.Reuse(c.puller)}
+	}
+	return append(base, remote.WithContext(ctx))
 }
 
 // Index resolves ref and lists what it points to.
