@@ -55,8 +55,10 @@ func (c *Checker) connect(ctx context.Context, ep Endpoint, n Node, mat *tlsMate
 		Time:         c.now,
 		// offer HTTP/2 like a gRPC client: BuildKit's server then sends its
 		// SETTINGS frame at once, which ends the wait for a TLS 1.3
-		// client-certificate rejection below without waiting it out
-		NextProtos: []string{"h2"},
+		// client-certificate rejection below without waiting it out. HTTP/1.1
+		// is offered too: dockerd's listener speaks only that, and a Go
+		// server refuses an offer with no protocol in common.
+		NextProtos: []string{"h2", "http/1.1"},
 	})
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if ctx.Err() != nil || isTimeout(err) {

@@ -79,18 +79,26 @@ func serve(t *testing.T, ln net.Listener, handle func(net.Conn)) string {
 // clientCA, and then reads until the client hangs up.
 func startTLSServer(t *testing.T, fx certFixture, clientCA []byte, maxVersion uint16) string {
 	t.Helper()
+	return startTLSServerWith(t, fx, clientCA, func(c *tls.Config) { c.MaxVersion = maxVersion })
+}
+
+// startTLSServerWith is startTLSServer with the server's TLS config
+// adjusted by tweak (ALPN protocols, versions).
+func startTLSServerWith(t *testing.T, fx certFixture, clientCA []byte, tweak func(*tls.Config)) string {
+	t.Helper()
 	cert, err := tls.X509KeyPair(fx.set.ServerCert, fx.set.ServerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(clientCA)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+	cfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    pool,
-		MaxVersion:   maxVersion,
-	})
+	}
+	tweak(cfg)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +165,9 @@ func TestCheckTLSMatrix(t *testing.T) {
 	srvRejects13 := startTLSServer(t, good, other.set.CACert, 0)
 	srvRejects12 := startTLSServer(t, good, other.set.CACert, tls.VersionTLS12)
 	srvGood12 := startTLSServer(t, good, good.set.CACert, tls.VersionTLS12)
+	// dockerd's TLS listener speaks HTTP/1.1 only, and a Go server refuses a
+	// client whose ALPN offer has no protocol in common with it
+	srvHTTP1 := startTLSServerWith(t, good, good.set.CACert, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	silent := startSilentServer(t)
 	plainHTTP := startHTTPServer(t)
 	closed := closedPort(t)
@@ -181,6 +192,8 @@ func TestCheckTLSMatrix(t *testing.T) {
 			want: Health{Node: "ok", Status: StatusOK, BuildKitVersion: "v0.34.2", Platforms: []string{"linux/amd64", "linux/386"}}},
 		{name: "ok tls 1.2", node: tlsNode("ok12", srvGood12, good.tls), probed: true,
 			want: Health{Node: "ok12", Status: StatusOK, BuildKitVersion: "v0.34.2", Platforms: []string{"linux/amd64", "linux/386"}}},
+		{name: "ok http/1.1 only (dockerd)", node: tlsNode("dockerd", srvHTTP1, good.tls), probed: true,
+			want: Health{Node: "dockerd", Status: StatusOK, BuildKitVersion: "v0.34.2", Platforms: []string{"linux/amd64", "linux/386"}}},
 		{name: "server name override", node: tlsNode("named", srvNamed, withServerName), probed: true,
 			want: Health{Node: "named", Status: StatusOK, BuildKitVersion: "v0.34.2", Platforms: []string{"linux/amd64", "linux/386"}}},
 		{name: "insecure", node: insecure, probed: true,
