@@ -77,7 +77,7 @@ type FarmDocker struct {
 	// BuildkitdConfig is the buildkitd.toml for BuildKit containers on this
 	// engine (the farm's mirror and CA).
 	BuildkitdConfig string `json:"buildkitdConfig"`
-	DriverOpts    string `json:"driverOpts"`
+	DriverOpts      string `json:"driverOpts"`
 }
 
 var (
