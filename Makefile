@@ -46,8 +46,8 @@ lint: ## gofmt + go vet
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/...
 
-bench: ## Go micro-benchmarks (routing, arg building, lint rules, verification)
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## farm-up, then xbuild vs plain buildx on the farm (P1-P7) + Go micro-benchmarks, writes docs/BENCHMARKS.md
+	GO=$(GO) BIN=$(BIN) MAKE=$(MAKE) bash hack/bench/bench.sh
 
 docs: ## regenerate the command reference in docs/reference from the cobra tree
 	rm -rf docs/reference && $(GO) run ./hack/gendocs docs/reference

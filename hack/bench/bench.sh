@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# make bench: measure xbuild against plain buildx on the local build farm and
+# write docs/BENCHMARKS.md (issue 8). Knobs: BENCH_N (default 5), BENCH_ONLY
+# (e.g. P1,P5; MB = Go micro-benchmarks), BENCH_P7_SLEEP, BENCH_DEADLINE.
+#   1. make farm-up                 idempotent; seconds when the farm is up
+#   2. the standalone buildx        at the github.com/docker/buildx version of go.mod
+#   3. hack/bench (Go)              P1..P7 and the micro-benchmarks, then the document
+# The arm64 node is cut off during P2; if the harness dies before it restores
+# the node, the EXIT trap below does (the harness leaves a marker file).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+GO=${GO:-go}
+MAKE=${MAKE:-make}
+FARM=${XBUILD_FARM_DIR:-/var/tmp/xbuild-farm}
+start=$(date +%s)
+export BENCH_STARTED=$start
+
+state=$(mktemp -d -t xbuild-bench-state.XXXXXX)
+cleanup() {
+  if [ -e "$state/netns-cut" ]; then
+    echo "bench: restoring the arm64 node the harness left cut off" >&2
+    bash hack/farm/netns.sh restore || echo "bench: restore failed; run: bash hack/farm/netns.sh restore" >&2
+  fi
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+echo "bench: 1/3 farm-up (and bin/xbuild)" >&2
+"$MAKE" --no-print-directory farm-up >"$state/farm-up.log" 2>&1 || { tail -30 "$state/farm-up.log" >&2; exit 1; }
+
+echo "bench: 2/3 standalone buildx" >&2
+bxv=$("$GO" list -m -f '{{.Version}}' github.com/docker/buildx)
+if ! "$FARM/bin/buildx" version 2>/dev/null | grep -q " $bxv\( \|$\)"; then
+  # farm-up normally builds it (hack/farm/lib/install.sh compile_buildx); same recipe
+  echo "bench: compiling buildx $bxv from the Go module proxy (about 2 min)" >&2
+  dir=$("$GO" mod download -json "github.com/docker/buildx@$bxv" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { echo "bench: go mod download github.com/docker/buildx@$bxv failed" >&2; exit 1; }
+  (cd "$dir" && env CGO_ENABLED=0 GOWORK=off GOFLAGS=-buildvcs=false go build -trimpath \
+     -ldflags "-X github.com/docker/buildx/version.Version=$bxv -X github.com/docker/buildx/version.Revision=goproxy -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
+     -o "$FARM/bin/buildx.tmp" ./cmd/buildx)
+  mv -f "$FARM/bin/buildx.tmp" "$FARM/bin/buildx"
+fi
+"$FARM/bin/buildx" version >&2
+
+echo "bench: 3/3 harness (N=${BENCH_N:-5}${BENCH_ONLY:+, only $BENCH_ONLY})" >&2
+"$GO" build -o "$state/bench" ./hack/bench
+rc=0
+"$state/bench" -state "$state" -xbuild "${BIN:-bin/xbuild}" || rc=$?
+echo "bench: make bench wall time $(( $(date +%s) - start )) s (exit $rc)" >&2
+exit $rc
