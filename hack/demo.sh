@@ -43,9 +43,12 @@ REF=$(jq -r .registry.push "$FARM/farm.json")/demo/go-service:$(date +%Y%m%d-%H%
 say "3/4 build examples/go-service for linux/amd64 + linux/arm64, push one manifest list, verify it"
 echo "   The farm's \"arm64 node\" is this amd64 VM running arm64 through QEMU, so its Go compile takes"
 echo "   a few minutes the first time (real arm64 hardware does it as fast as amd64); later runs hit the cache."
-echo "+ xbuild build examples/go-service --platform linux/amd64,linux/arm64 -t $REF --push --progress plain"
+echo "   The example's own xbuild.yaml sets the platforms, zstd level 19, the lint threshold and a 3 MB size budget."
+echo "+ xbuild build --config examples/go-service/xbuild.yaml -t $REF --push --progress plain"
 s=$(date +%s)
-"$XBUILD" build "$ROOT/examples/go-service" --platform linux/amd64,linux/arm64 -t "$REF" --push --progress plain \
+# the farm's hadolint (installed by farm-up), whatever else PATH offers
+XBUILD_LINT_HADOLINT=$(jq -r '.hadolint // empty' "$FARM/farm.json") \
+  "$XBUILD" build --config "$ROOT/examples/go-service/xbuild.yaml" -t "$REF" --push --progress plain \
   --metadata-file "$DEMO/report.json"
 took "$s"
 
