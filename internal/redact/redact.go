@@ -127,15 +127,16 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 		}
 		l.buf = l.buf[i+1:]
 	}
-	// a very long line without newline (a tty redraw) is flushed in pieces;
-	// keep a tail long enough that a secret cannot be cut in half unseen.
+	// a very long line without newline (a tty redraw) is flushed in pieces.
+	// Mask the whole buffer before cutting it, so a secret across the cut is
+	// masked too, and keep a tail that holds any secret still arriving.
 	if len(l.buf) > 64*1024 {
-		keep := 4096
-		head := l.buf[:len(l.buf)-keep]
-		if _, err := io.WriteString(l.w, l.r.String(string(head))); err != nil {
+		m := l.r.String(string(l.buf))
+		keep := min(4096, len(m))
+		if _, err := io.WriteString(l.w, m[:len(m)-keep]); err != nil {
 			return len(p), err
 		}
-		l.buf = append([]byte(nil), l.buf[len(l.buf)-keep:]...)
+		l.buf = []byte(m[len(m)-keep:])
 	}
 	return len(p), nil
 }

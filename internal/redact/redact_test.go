@@ -92,3 +92,27 @@ func TestRedactorFileKeepsTheDescriptor(t *testing.T) {
 		t.Errorf("file holds %q", got)
 	}
 }
+
+// A line longer than the writer's buffer is flushed in pieces; a secret
+// lying across the point where the buffer is cut (4096 bytes before its end)
+// must still be masked.
+func TestRedactorWriterLongLine(t *testing.T) {
+	const secret = "hunter22secret"
+	for _, after := range []int{4096 - 1, 4096 - 7, 4096 - len(secret) + 1, 4096, 100} {
+		r := New()
+		r.Add(secret)
+		var out bytes.Buffer
+		w := r.Writer(&out)
+		line := strings.Repeat("x", 70000) + secret + strings.Repeat("y", after)
+		if _, err := w.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Repeat("x", 70000) + Mask + strings.Repeat("y", after)
+		if got := out.String(); got != want {
+			t.Errorf("%d bytes after the secret: secret shown: %v, %d bytes out, want %d with the secret masked", after, strings.Contains(got, secret), len(got), len(want))
+		}
+	}
+}
