@@ -57,6 +57,9 @@ func TestExamplesBuildOnTheFarm(t *testing.T) {
 			t.Logf("%s: built, pushed and verified in %s: %s", ex.name, took.Round(100*time.Millisecond), strings.Join(sizes, ", "))
 
 			_, images := readIndex(t, ref)
+			if len(images) != 2 || images["linux/amd64"] == nil || images["linux/arm64"] == nil {
+				t.Fatalf("%s: index platforms %v, want linux/amd64 and linux/arm64", ex.name, keys(images))
+			}
 			want := map[string]elf.Machine{"linux/amd64": elf.EM_X86_64, "linux/arm64": elf.EM_AARCH64}
 			for p, img := range images {
 				if u := img.Config.Config.User; u != "65532:65532" {

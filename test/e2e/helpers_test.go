@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path"
@@ -25,6 +26,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // repoRoot is the repository root (this file is in test/e2e).
@@ -169,12 +171,18 @@ func readIndex(t *testing.T, ref string) (string, map[string]*pushedImage) {
 // attestationBlobs returns every layer of the index's attestation manifests.
 func attestationBlobs(t *testing.T, ref string) [][]byte {
 	t.Helper()
-	r, _ := name.ParseReference(ref)
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
 	idx, err := remote.Index(r, registryOptions(t)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, _ := idx.IndexManifest()
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out [][]byte
 	for _, d := range im.Manifests {
 		if d.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
@@ -184,16 +192,25 @@ func attestationBlobs(t *testing.T, ref string) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		layers, _ := img.Layers()
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, l := range layers {
 			rc, err := l.Compressed()
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, _ := io.ReadAll(rc)
+			b, err := io.ReadAll(rc)
 			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
 			out = append(out, b)
 		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s has no attestation layers: xbuild's builds always record provenance (mode=min)", ref)
 	}
 	return out
 }
@@ -239,7 +256,16 @@ func tagExists(t *testing.T, ref string) bool {
 		t.Fatal(err)
 	}
 	_, err = remote.Head(r, registryOptions(t)...)
-	return err == nil
+	var terr *transport.Error
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
+		return false
+	}
+	// an unreachable registry or refused credentials prove nothing either way
+	t.Fatalf("cannot tell whether %s exists: %v", ref, err)
+	return false
 }
 
 // writeDockerConfig writes a docker config dir whose push-registry auth is
