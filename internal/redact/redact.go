@@ -58,15 +58,6 @@ func (r *Redactor) String(s string) string {
 	return s
 }
 
-// Strings masks each element of ss, returning a new slice.
-func (r *Redactor) Strings(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = r.String(s)
-	}
-	return out
-}
-
 // Empty reports whether no secret is registered.
 func (r *Redactor) Empty() bool {
 	r.mu.RLock()

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Client reads manifests, configs and layers.
@@ -30,6 +29,9 @@ type Client struct {
 	// each repository, so a verify does one token exchange, not one per read
 	once   sync.Once
 	puller *remote.Puller
+	// images read by digest, which never change: Image and ReadFile on the
+	// same digest fetch its manifest and config once
+	images sync.Map // repo@digest -> v1.Image
 }
 
 // Manifest is one entry of an image index.
@@ -203,17 +205,12 @@ func (c *Client) Blob(ctx context.Context, repo, digest string, limit int64) ([]
 	return readLimited(rc, limit)
 }
 
-// AttestationLayers returns the layer digests of an attestation manifest.
-func (c *Client) AttestationLayers(ctx context.Context, repo, digest string) ([]Layer, error) {
-	img, err := c.Image(ctx, repo, digest)
-	if err != nil {
-		return nil, err
-	}
-	return img.Layers, nil
-}
-
 func (c *Client) image(ctx context.Context, repo, digest string) (v1.Image, error) {
-	r, err := name.NewDigest(repo + "@" + digest)
+	key := repo + "@" + digest
+	if img, ok := c.images.Load(key); ok {
+		return img.(v1.Image), nil
+	}
+	r, err := name.NewDigest(key)
 	if err != nil {
 		return nil, fmt.Errorf("%s@%s is not a digest reference: %w", repo, digest, err)
 	}
@@ -221,6 +218,7 @@ func (c *Client) image(ctx context.Context, repo, digest string) (v1.Image, erro
 	if err != nil {
 		return nil, fmt.Errorf("reading %s@%s: %w", repo, digest, err)
 	}
+	c.images.Store(key, img)
 	return img, nil
 }
 
@@ -231,6 +229,3 @@ func formatPlatform(os, arch, variant string) string {
 	}
 	return s
 }
-
-// IsIndexMediaType reports whether a media type is a manifest list / index.
-func IsIndexMediaType(mt string) bool { return types.MediaType(mt).IsIndex() }
