@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,13 +50,18 @@ func (f *Factory) loadConfig(flags *pflag.FlagSet, bindings []flagBinding) (*loa
 	if err != nil {
 		return nil, err
 	}
+	// the file is read once: checked, layered under flags and environment,
+	// and searched for build-args as written
+	var data []byte
 	if path != "" {
-		if err := config.CheckFile(path); err != nil {
+		if data, err = os.ReadFile(path); err != nil {
 			return nil, err
 		}
-		v.SetConfigFile(path)
+		if err := config.CheckBytes(path, data); err != nil {
+			return nil, err
+		}
 		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
+		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
@@ -90,7 +96,7 @@ func (f *Factory) loadConfig(flags *pflag.FlagSet, bindings []flagBinding) (*loa
 	normalizePlatforms(&cfg)
 	// viper lower-cases map keys; build argument names are case-sensitive
 	// (ARG VERSION is not ARG version), so read them again as written
-	if cfg.BuildArgs, err = buildArgsAsWritten(path, f.Getenv); err != nil {
+	if cfg.BuildArgs, err = buildArgsAsWritten(path, data, f.Getenv); err != nil {
 		return nil, err
 	}
 
@@ -148,18 +154,15 @@ func (lc *loadedConfig) validate(keys ...string) error {
 }
 
 // buildArgsAsWritten returns build-args with their names' case kept:
-// XBUILD_BUILD_ARGS when set, else the file's build-args mapping.
-func buildArgsAsWritten(path string, getenv func(string) string) (map[string]string, error) {
+// XBUILD_BUILD_ARGS when set, else the build-args mapping of the file at
+// path, whose content is data.
+func buildArgsAsWritten(path string, data []byte, getenv func(string) string) (map[string]string, error) {
 	if env := getenv(config.EnvName("build-args")); env != "" {
 		return parseKVList(env)
 	}
 	out := map[string]string{}
 	if path == "" {
 		return out, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
 	}
 	var doc struct {
 		BuildArgs map[string]string `yaml:"build-args"`
