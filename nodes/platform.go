@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
 )
 
 // NormalizePlatform returns the canonical form of an os/arch[/variant]
@@ -26,22 +28,14 @@ func NormalizePlatform(s string) (string, error) {
 		return "", fmt.Errorf("platform %q is not os/arch[/variant], e.g. linux/arm64 or linux/arm/v7", s)
 	}
 	p = platforms.Normalize(p)
-	if !slices.Contains(knownOS, p.OS) {
-		return "", fmt.Errorf("platform %q: unknown OS %q (known: %s)", s, p.OS, strings.Join(knownOS, ", "))
+	if !slices.Contains(config.KnownOS, p.OS) {
+		return "", fmt.Errorf("platform %q: unknown OS %q (known: %s)", s, p.OS, strings.Join(config.KnownOS, ", "))
 	}
-	if !slices.Contains(knownArch, p.Architecture) {
-		return "", fmt.Errorf("platform %q: unknown architecture %q (known: %s)", s, p.Architecture, strings.Join(knownArch, ", "))
+	if !slices.Contains(config.KnownArch, p.Architecture) {
+		return "", fmt.Errorf("platform %q: unknown architecture %q (known: %s)", s, p.Architecture, strings.Join(config.KnownArch, ", "))
 	}
 	return platforms.Format(p), nil
 }
-
-// knownOS and knownArch are the GOOS and GOARCH values images are built
-// for; a typo such as linux/amr64 is an error rather than a platform no
-// node will ever offer.
-var (
-	knownOS   = []string{"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "illumos", "solaris", "aix", "wasip1", "js"}
-	knownArch = []string{"amd64", "arm64", "arm", "386", "riscv64", "ppc64le", "ppc64", "s390x", "mips64le", "mips64", "mipsle", "mips", "loong64", "wasm"}
-)
 
 // NormalizePlatforms normalizes every platform, drops duplicates and sorts
 // the result.

@@ -88,6 +88,7 @@ func TestValidate(t *testing.T) {
 		{"defaults", func(*Config) {}, ""},
 		{"no platforms", func(c *Config) { c.Platforms = nil }, "platforms: at least one platform"},
 		{"bad platform", func(c *Config) { c.Platforms = []string{"amd64"} }, `platforms: "amd64" is not a platform`},
+		{"misspelt architecture", func(c *Config) { c.Platforms = []string{"linux/amr64"} }, `platforms: "linux/amr64": unknown architecture "amr64"`},
 		{"duplicate platform", func(c *Config) { c.Platforms = []string{"linux/arm64", "linux/aarch64"} }, "platforms: linux/arm64 is listed twice"},
 		{"compression", func(c *Config) { c.Compression = "lz4" }, `compression: "lz4" is not one of gzip, zstd, uncompressed`},
 		{"gzip level", func(c *Config) { c.CompressionLevel = 12 }, "compression-level: 12 is out of range for gzip"},

@@ -127,8 +127,23 @@ func NormalizePlatform(s string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%q is not a platform: %v", s, err)
 	}
-	return platforms.Format(platforms.Normalize(p)), nil
+	p = platforms.Normalize(p)
+	if !slices.Contains(KnownOS, p.OS) {
+		return "", fmt.Errorf("%q: unknown OS %q (known: %s)", s, p.OS, strings.Join(KnownOS, ", "))
+	}
+	if !slices.Contains(KnownArch, p.Architecture) {
+		return "", fmt.Errorf("%q: unknown architecture %q (known: %s)", s, p.Architecture, strings.Join(KnownArch, ", "))
+	}
+	return platforms.Format(p), nil
 }
+
+// KnownOS and KnownArch are the GOOS and GOARCH values images are built
+// for; a typo such as linux/amr64 is an error rather than a platform no
+// node will ever offer.
+var (
+	KnownOS   = []string{"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "illumos", "solaris", "aix", "wasip1", "js"}
+	KnownArch = []string{"amd64", "arm64", "arm", "386", "riscv64", "ppc64le", "ppc64", "s390x", "mips64le", "mips64", "mipsle", "mips", "loong64", "wasm"}
+)
 
 // CheckBuildArgName refuses the platform arguments BuildKit sets per
 // platform: passing any of them overrides it for every platform at once and
