@@ -251,7 +251,7 @@ func checkNewNode(ctx context.Context, f *Factory, eng engine.Engine, n *nodes.N
 		if err != nil {
 			return err
 		}
-		if !containsPlatform(h.Platforms, np) {
+		if !nodes.ContainsPlatform(h.Platforms, np) {
 			return fmt.Errorf("node %s does not build %s: it reports %s; fix --platform, or install QEMU (binfmt) on the node and add it with --emulated", n.Name, np, strings.Join(h.Platforms, ", "))
 		}
 	}
@@ -269,15 +269,6 @@ func defaultPlatforms(reported []string, emulated bool) []string {
 		return reported
 	}
 	return reported[:1]
-}
-
-func containsPlatform(list []string, p string) bool {
-	for _, x := range list {
-		if nx, err := nodes.NormalizePlatform(x); err == nil && nx == p {
-			return true
-		}
-	}
-	return false
 }
 
 // checkLocalEmulation makes sure an emulated node on this machine has QEMU

@@ -248,7 +248,7 @@ func (n Node) ProbeTarget() engine.ProbeTarget {
 }
 
 // builds reports whether p is among n's platforms (both sides normalized).
-func (n Node) builds(p string) bool { return containsPlatform(n.Platforms, p) }
+func (n Node) builds(p string) bool { return ContainsPlatform(n.Platforms, p) }
 
 func kindList() string {
 	s := make([]string, len(Kinds))

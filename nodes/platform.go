@@ -62,7 +62,10 @@ func normalizeLoose(s string) string {
 	return s
 }
 
-func containsPlatform(list []string, p string) bool {
+// ContainsPlatform reports whether the normalized platform p is in list,
+// whose entries are normalized for the comparison (an unparsable entry
+// matches nothing).
+func ContainsPlatform(list []string, p string) bool {
 	for _, s := range list {
 		if normalizeLoose(s) == p {
 			return true

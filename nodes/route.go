@@ -51,6 +51,14 @@ func Route(platforms []string, nodes []Node, health map[string]Health, allowEmul
 	}
 	byName := slices.Clone(nodes)
 	slices.SortFunc(byName, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
+	// each node's platforms normalized once, not once per requested platform
+	for i := range byName {
+		np := make([]string, len(byName[i].Platforms))
+		for j, s := range byName[i].Platforms {
+			np[j] = normalizeLoose(s)
+		}
+		byName[i].Platforms = np
+	}
 
 	plan := &Plan{}
 	load := map[string]int{}
@@ -58,7 +66,7 @@ func Route(platforms []string, nodes []Node, health map[string]Health, allowEmul
 	for _, p := range want {
 		var native, emulated []verdict
 		for _, n := range byName {
-			if !n.builds(p) {
+			if !slices.Contains(n.Platforms, p) {
 				continue
 			}
 			v := judge(n, health, p)
