@@ -90,26 +90,15 @@ func (s *Store) now() time.Time {
 // Add registers a new node. It fails, changing nothing, when the node is
 // invalid or a node of that name (compared ignoring case, so the registry
 // works the same on case-insensitive file systems) exists.
-func (s *Store) Add(n Node) error {
-	n, err := s.prepare(n)
-	if err != nil {
-		return err
-	}
-	unlock, err := s.lock(s.nodesDir(), true)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := s.checkClash(n.Name, true); err != nil {
-		return err
-	}
-	return s.writeNode(n)
-}
+func (s *Store) Add(n Node) error { return s.put(n, true) }
 
 // Put creates or replaces a node. A replaced node keeps its Added time
 // unless n carries one.
-func (s *Store) Put(n Node) error {
-	keepAdded := n.Added.IsZero()
+func (s *Store) Put(n Node) error { return s.put(n, false) }
+
+// put writes n under the registry lock; add refuses an existing name.
+func (s *Store) put(n Node, add bool) error {
+	keepAdded := !add && n.Added.IsZero()
 	n, err := s.prepare(n)
 	if err != nil {
 		return err
@@ -119,7 +108,7 @@ func (s *Store) Put(n Node) error {
 		return err
 	}
 	defer unlock()
-	if err := s.checkClash(n.Name, false); err != nil {
+	if err := s.checkClash(n.Name, add); err != nil {
 		return err
 	}
 	if keepAdded {

@@ -27,15 +27,7 @@ func BenchmarkCheckParts(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			df, _ := parseDockerfile("Dockerfile", data)
-			_ = checkProxyEnv(df)
-			_ = checkSecrets(df)
-			_ = checkPlatformArgs(df, env.BuildArgs)
-			_ = checkGoCrossCompile(df)
-			_ = checkBaseTags(df, env.BuildArgs)
-			_ = checkRootUser(df, env.BuildArgs)
-			_ = checkAddForCopy(df)
-			_ = checkDockerignore(df, env)
-			_ = checkCgoStatic(df, env.BuildArgs)
+			_ = builtinFindings(df, env)
 		}
 	})
 	b.Run("buildkit", func(b *testing.B) {

@@ -35,6 +35,16 @@ func check(file string, data []byte, env Env) (*dockerfile, []Finding) {
 	if df.lex == nil {
 		return df, out // the parser rejected the whole file
 	}
+	out = append(out, builtinFindings(df, env)...)
+	if ok {
+		out = append(out, buildkitFindings(df, buildkitChecks(file, data, env))...)
+	}
+	return df, out
+}
+
+// builtinFindings runs xbuild's own rules (XB001-XB009) on a parsed file.
+func builtinFindings(df *dockerfile, env Env) []Finding {
+	var out []Finding
 	out = append(out, checkProxyEnv(df)...)
 	out = append(out, checkSecrets(df)...)
 	out = append(out, checkPlatformArgs(df, env.BuildArgs)...)
@@ -44,10 +54,7 @@ func check(file string, data []byte, env Env) (*dockerfile, []Finding) {
 	out = append(out, checkAddForCopy(df)...)
 	out = append(out, checkDockerignore(df, env)...)
 	out = append(out, checkCgoStatic(df, env.BuildArgs)...)
-	if ok {
-		out = append(out, buildkitFindings(df, buildkitChecks(file, data, env))...)
-	}
-	return df, out
+	return out
 }
 
 // finish merges, filters and sorts findings from every source.
