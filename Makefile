@@ -44,7 +44,7 @@ e2e: build ## farm-up, end-to-end tests against the farm, farm-down (even on fai
 lint: ## gofmt + go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags e2e ./test/...
+	$(GO) vet -tags e2e ./test/... ./internal/lint/
 
 bench: ## farm-up, then xbuild vs plain buildx on the farm (P1-P7) + Go micro-benchmarks, writes docs/BENCHMARKS.md
 	GO=$(GO) BIN=$(BIN) MAKE=$(MAKE) bash hack/bench/bench.sh

@@ -31,14 +31,9 @@ echo "bench: 1/3 farm-up (and bin/xbuild)" >&2
 echo "bench: 2/3 standalone buildx" >&2
 bxv=$("$GO" list -m -f '{{.Version}}' github.com/docker/buildx)
 if ! "$FARM/bin/buildx" version 2>/dev/null | grep -q " $bxv\( \|$\)"; then
-  # farm-up normally builds it (hack/farm/lib/install.sh compile_buildx); same recipe
-  echo "bench: compiling buildx $bxv from the Go module proxy (about 2 min)" >&2
-  dir=$("$GO" mod download -json "github.com/docker/buildx@$bxv" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { echo "bench: go mod download github.com/docker/buildx@$bxv failed" >&2; exit 1; }
-  (cd "$dir" && env CGO_ENABLED=0 GOWORK=off GOFLAGS=-buildvcs=false go build -trimpath \
-     -ldflags "-X github.com/docker/buildx/version.Version=$bxv -X github.com/docker/buildx/version.Revision=goproxy -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
-     -o "$FARM/bin/buildx.tmp" ./cmd/buildx)
-  mv -f "$FARM/bin/buildx.tmp" "$FARM/bin/buildx"
+  # farm-up builds it (hack/farm/lib/install.sh compile_buildx) at go.mod's version
+  echo "bench: $FARM/bin/buildx is not buildx $bxv; run make farm-up again (it rebuilds it)" >&2
+  exit 1
 fi
 "$FARM/bin/buildx" version >&2
 

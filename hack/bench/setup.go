@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/xbuild-dev/xbuild/internal/engine"
 )
 
 // exec runs c, records its command line and logs failures.
@@ -123,17 +125,17 @@ func (h *harness) benchXB(rec *recorder) (*xbEnv, error) {
 	return x, nil
 }
 
-// remoteCreateArgs is `buildx create` for one farm node, as xbuild writes
-// it (remote driver, mutual TLS).
+// remoteCreateArgs is `buildx create` for one farm node, built by the same
+// function xbuild uses (remote driver, mutual TLS, 2 s status timeout).
 func (h *harness) remoteCreateArgs(builder string, n nodeReg, appendNode bool) []string {
-	args := []string{"create", "--name", builder, "--node", n.name, "--driver", "remote"}
-	if appendNode {
-		args = append(args, "--append")
-	}
-	return append(args, "--platform", strings.Join(n.platforms, ","),
-		"--driver-opt", "cacert="+h.farm.Certs.ClientCA, "--driver-opt", "cert="+h.farm.Certs.ClientCert,
-		"--driver-opt", "key="+h.farm.Certs.ClientKey, "--driver-opt", "servername="+h.farm.Certs.ServerName,
-		"--timeout", "2s", h.farm.Nodes[n.role].Endpoint)
+	return engine.CreateArgs(engine.BuilderNode{
+		Builder: builder, Node: n.name, Driver: "remote", Endpoint: h.farm.Nodes[n.role].Endpoint,
+		Platforms: n.platforms, StatusTimeout: 2 * time.Second,
+		DriverOpts: map[string]string{
+			"cacert": h.farm.Certs.ClientCA, "cert": h.farm.Certs.ClientCert,
+			"key": h.farm.Certs.ClientKey, "servername": h.farm.Certs.ServerName,
+		},
+	}, appendNode)
 }
 
 // ---- xbuild output ------------------------------------------------------
