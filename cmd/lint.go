@@ -75,7 +75,7 @@ func runLint(c *cobra.Command, f *Factory, opts *lintOptions, args []string) err
 	if err != nil {
 		return err
 	}
-	res, err := pipeline.RunLint(c.Context(), nil, lc.Config)
+	res, err := pipeline.RunLint(c.Context(), f.Linter, lc.Config)
 	if err != nil {
 		return err
 	}

@@ -128,7 +128,7 @@ func runNodesAdd(c *cobra.Command, f *Factory, opts *nodesAddOptions) error {
 	if err := st.Add(norm); err != nil {
 		return err
 	}
-	res, err := addToBuilder(ctx, eng, st, norm)
+	res, err := nodes.SyncBuilder(ctx, eng, st, norm.Builder)
 	if err != nil {
 		// undo: the registry must not hold a node the builder lacks
 		_ = st.Remove(norm.Name)
@@ -243,7 +243,7 @@ func checkNewNode(ctx context.Context, f *Factory, eng engine.Engine, n *nodes.N
 		fmt.Fprintf(f.IO.ErrOut, "Node %s reports %s; recording %s (pass --platform to choose).\n", n.Name, strings.Join(h.Platforms, ", "), strings.Join(n.Platforms, ", "))
 		return nil
 	}
-	if n.Kind == nodes.KindDocker && n.Emulated {
+	if !n.DaemonReportsPlatforms() {
 		return nil // a docker engine reports only its native architecture
 	}
 	for _, p := range n.Platforms {
@@ -307,10 +307,6 @@ func dockerContextFor(n nodes.Node) engine.DockerContext {
 		dc.CA, dc.Cert, dc.Key = n.TLS.CA, n.TLS.Cert, n.TLS.Key
 	}
 	return dc
-}
-
-func addToBuilder(ctx context.Context, eng engine.Engine, st *nodes.Store, n nodes.Node) (*nodes.SyncResult, error) {
-	return nodes.SyncBuilder(ctx, eng, st, n.Builder)
 }
 
 func describeBuilder(res *nodes.SyncResult) string {

@@ -211,7 +211,7 @@ func (c *Checker) probe(ctx context.Context, n Node) (*engine.ProbeResult, error
 // docker engine reports only its native platform, so emulated docker
 // nodes are not compared.
 func unreported(n Node, h Health) []string {
-	if len(h.Platforms) == 0 || n.Kind == KindDocker && n.Emulated {
+	if len(h.Platforms) == 0 || !n.DaemonReportsPlatforms() {
 		return nil
 	}
 	var out []string

@@ -247,6 +247,12 @@ func (n Node) ProbeTarget() engine.ProbeTarget {
 	return t
 }
 
+// DaemonReportsPlatforms reports whether the node's daemon lists every
+// platform the node builds, so its report can be checked against the
+// node's platforms. A docker engine reports only its native platform, so an
+// emulated docker node builds more than its daemon says.
+func (n Node) DaemonReportsPlatforms() bool { return !(n.Kind == KindDocker && n.Emulated) }
+
 // builds reports whether p is among n's platforms (both sides normalized).
 func (n Node) builds(p string) bool { return ContainsPlatform(n.Platforms, p) }
 

@@ -138,7 +138,7 @@ func judge(n Node, health map[string]Health, p string) verdict {
 		v.phrase, v.problem = "was not health-checked", "unchecked"
 	case !h.Healthy():
 		v.phrase, v.detail, v.problem = statusPhrase(h.Status), h.Error, "down"
-	case h.Status == StatusOK && len(h.Platforms) > 0 && !(n.Kind == KindDocker && n.Emulated) && !slices.Contains(h.Platforms, p):
+	case h.Status == StatusOK && len(h.Platforms) > 0 && n.DaemonReportsPlatforms() && !slices.Contains(h.Platforms, p):
 		v.phrase, v.problem = "does not offer "+p, "unoffered"
 		v.detail = "its daemon reports " + strings.Join(h.Platforms, ", ")
 		if n.Emulated {
