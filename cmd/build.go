@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
-	"github.com/xbuild-dev/xbuild/nodes"
 	"github.com/xbuild-dev/xbuild/pipeline"
 )
 
@@ -129,12 +127,6 @@ func runBuild(c *cobra.Command, f *Factory, opts *buildOptions, args []string) e
 	if len(opts.outputs) > 0 && lc.Push {
 		return usageErrorf("--output and --push do not go together: --push already exports the image to the registry")
 	}
-	platforms, err := normalizeAll(lc.Platforms)
-	if err != nil {
-		return err
-	}
-	lc.Platforms = platforms
-
 	st := &pipeline.State{
 		Config:  lc.Config,
 		Options: pipeline.Options{DryRun: opts.dryRun, Outputs: opts.outputs, NoCache: opts.noCache, Pull: opts.pull},
@@ -199,20 +191,6 @@ func mergeBuildArgFlags(lc *loadedConfig, flags []string, getenv func(string) st
 	}
 	lc.BuildArgs = merged
 	return nil
-}
-
-func normalizeAll(platforms []string) ([]string, error) {
-	var out []string
-	var errs []error
-	for _, p := range platforms {
-		n, err := nodes.NormalizePlatform(p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, n)
-	}
-	return out, errors.Join(errs...)
 }
 
 // registry returns the registry reader verify uses (docker-config

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/platform"
 )
 
 // flagBinding ties a config key to the command-line flag that overrides it.
@@ -93,7 +94,7 @@ func (f *Factory) loadConfig(flags *pflag.FlagSet, bindings []flagBinding) (*loa
 	if err := v.Unmarshal(&cfg, viper.DecodeHook(decodeHook())); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	normalizePlatforms(&cfg)
+	splitLists(&cfg)
 	// viper lower-cases map keys; build argument names are case-sensitive
 	// (ARG VERSION is not ARG version), so read them again as written
 	if cfg.BuildArgs, err = buildArgsAsWritten(path, data, f.Getenv); err != nil {
@@ -248,13 +249,20 @@ func parseKVList(s string) (map[string]string, error) {
 	return out, nil
 }
 
-// normalizePlatforms splits comma-joined entries (--platform a,b) and drops blanks.
-func normalizePlatforms(c *config.Config) {
-	var out []string
-	for _, p := range c.Platforms {
-		out = append(out, splitList(p)...)
+// splitLists splits comma-joined entries (--platform a,b, -t x,y) and drops
+// blanks. Platforms are normalized once, here: everything downstream trusts
+// the list. An invalid one is left as written for validate to report with
+// its source.
+func splitLists(c *config.Config) {
+	if ps, err := platform.List(c.Platforms); err == nil {
+		c.Platforms = ps
+	} else {
+		var out []string
+		for _, p := range c.Platforms {
+			out = append(out, splitList(p)...)
+		}
+		c.Platforms = out
 	}
-	c.Platforms = out
 	var tags []string
 	for _, t := range c.Tags {
 		tags = append(tags, splitList(t)...)

@@ -142,7 +142,7 @@ func TestConfigValidateNamesSource(t *testing.T) {
 	err = lc.validate()
 	for _, w := range []string{
 		`compression (from XBUILD_COMPRESSION): "lz4" is not one of gzip, zstd, uncompressed`,
-		`platforms (from --platform): "amd64" is not a platform`,
+		`platforms (from --platform): platform "amd64" has no OS: use os/arch, e.g. linux/amd64`,
 		`lint.failure-threshold (from ` + f.ConfigFile + `): "fatal" is not one of`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), w) {

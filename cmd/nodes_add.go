@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xbuild-dev/xbuild/internal/platform"
+
 	"github.com/spf13/cobra"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
@@ -247,11 +249,11 @@ func checkNewNode(ctx context.Context, f *Factory, eng engine.Engine, n *nodes.N
 		return nil // a docker engine reports only its native architecture
 	}
 	for _, p := range n.Platforms {
-		np, err := nodes.NormalizePlatform(p)
+		np, err := platform.Normalize(p)
 		if err != nil {
 			return err
 		}
-		if !nodes.ContainsPlatform(h.Platforms, np) {
+		if !platform.Contains(h.Platforms, np) {
 			return fmt.Errorf("node %s does not build %s: it reports %s; fix --platform, or install QEMU (binfmt) on the node and add it with --emulated", n.Name, np, strings.Join(h.Platforms, ", "))
 		}
 	}

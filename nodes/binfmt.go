@@ -1,7 +1,6 @@
 package nodes
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,39 +9,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/xbuild-dev/xbuild/internal/platform"
 )
 
 // BinfmtDir is where the kernel's binfmt_misc is mounted.
 const BinfmtDir = "/proc/sys/fs/binfmt_misc"
-
-// elfMachine identifies an architecture in an ELF header: class (1 = 32
-// bit, 2 = 64 bit), byte order (1 = little, 2 = big endian), e_machine.
-type elfMachine struct {
-	class, data byte
-	machine     uint16
-}
-
-// emulatedArch describes one architecture QEMU can emulate: its GOARCH
-// name, how binfmt_misc recognizes its binaries, and QEMU's name for it
-// (qemu-aarch64, the entry name Debian's qemu-user-static and
-// tonistiigi/binfmt both register).
-var emulatedArchs = []struct {
-	arch string
-	elf  elfMachine
-	qemu string
-}{
-	{"amd64", elfMachine{2, 1, 62}, "x86_64"},
-	{"386", elfMachine{1, 1, 3}, "i386"},
-	{"arm64", elfMachine{2, 1, 183}, "aarch64"},
-	{"arm", elfMachine{1, 1, 40}, "arm"},
-	{"riscv64", elfMachine{2, 1, 243}, "riscv64"},
-	{"ppc64le", elfMachine{2, 1, 21}, "ppc64le"},
-	{"ppc64", elfMachine{2, 2, 21}, "ppc64"},
-	{"s390x", elfMachine{2, 2, 22}, "s390x"},
-	{"mips64le", elfMachine{2, 1, 8}, "mips64el"},
-	{"mips64", elfMachine{2, 2, 8}, "mips64"},
-	{"loong64", elfMachine{2, 1, 258}, "loongarch64"},
-}
 
 // binfmtEntry is one registered interpreter, as read from its file in
 // binfmt_misc.
@@ -76,12 +48,11 @@ func checkEmulation(platforms []string, dir, hostArch string) ([]string, error) 
 	}
 	var need []string // normalized platforms that need an emulator
 	for _, p := range platforms {
-		np, err := NormalizePlatform(p)
+		np, err := platform.Normalize(p)
 		if err != nil {
 			return nil, err
 		}
-		os, arch, _ := strings.Cut(np, "/")
-		arch, _, _ = strings.Cut(arch, "/")
+		os, arch := platform.OSOf(np), platform.ArchOf(np)
 		if os != "linux" {
 			return nil, fmt.Errorf("%s cannot be built through QEMU: emulation runs linux binaries only; register a native %s node", np, np)
 		}
@@ -102,26 +73,17 @@ func checkEmulation(platforms []string, dir, hostArch string) ([]string, error) 
 	}
 	var missing []string
 	for _, p := range need {
-		if !hasEmulator(entries, platformArch(p)) {
+		if !hasEmulator(entries, platform.ArchOf(p)) {
 			missing = append(missing, p)
 		}
 	}
 	return missing, nil
 }
 
-func platformArch(p string) string {
-	_, arch, _ := strings.Cut(p, "/")
-	arch, _, _ = strings.Cut(arch, "/")
-	return arch
-}
-
+// qemuName is QEMU's name for a GOARCH (arm64 -> aarch64), "" if none.
 func qemuName(arch string) string {
-	for _, a := range emulatedArchs {
-		if a.arch == arch {
-			return a.qemu
-		}
-	}
-	return ""
+	a, _ := platform.LookupArch(arch)
+	return a.QEMU
 }
 
 func hasEmulator(entries []binfmtEntry, arch string) bool {
@@ -136,29 +98,19 @@ func hasEmulator(entries []binfmtEntry, arch string) bool {
 // arch identifies the architecture an entry runs: by the ELF header in its
 // magic when it has one, else by a qemu-ARCH interpreter or entry name.
 func (e binfmtEntry) arch() string {
-	if e.offset == 0 && len(e.magic) >= 20 && string(e.magic[:4]) == "\x7fELF" {
-		m := elfMachine{class: e.magic[4], data: e.magic[5]}
-		if m.data == 2 {
-			m.machine = binary.BigEndian.Uint16(e.magic[18:20])
-		} else {
-			m.machine = binary.LittleEndian.Uint16(e.magic[18:20])
+	if e.offset == 0 {
+		if id, ok := platform.ParseELFHeader(e.magic); ok {
+			a, _ := platform.ArchByELF(id)
+			return a.GOARCH
 		}
-		for _, a := range emulatedArchs {
-			if a.elf == m {
-				return a.arch
-			}
-		}
-		return ""
 	}
 	for _, name := range []string{filepath.Base(e.interpreter), e.name} {
 		// qemu-aarch64, qemu-aarch64-static, aarch64-binfmt-P (Debian's
 		// qemu-user-binfmt wrapper)
 		name = strings.TrimPrefix(name, "qemu-")
 		name = strings.TrimSuffix(strings.TrimSuffix(name, "-static"), "-binfmt-P")
-		for _, a := range emulatedArchs {
-			if a.qemu == name {
-				return a.arch
-			}
+		if a, ok := platform.ArchByQEMU(name); ok {
+			return a.GOARCH
 		}
 	}
 	return ""
@@ -234,13 +186,13 @@ func EmulationHint(missing []string) string {
 	}
 	var qemu []string
 	for _, p := range missing {
-		if q := qemuName(platformArch(p)); q != "" {
+		if q := qemuName(platform.ArchOf(p)); q != "" {
 			qemu = append(qemu, "qemu-"+q)
 		}
 	}
 	var arches []string
 	for _, p := range missing {
-		arches = append(arches, platformArch(p))
+		arches = append(arches, platform.ArchOf(p))
 	}
 	return fmt.Sprintf("QEMU emulation is not set up on this machine for %s. Install it with one of:\n"+
 		"  docker run --privileged --rm tonistiigi/binfmt --install %s\n"+

@@ -1,52 +1,8 @@
 package nodes
 
-import "testing"
-
-func TestNormalizePlatform(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in, want, err string
-	}{
-		{in: "linux/arm64", want: "linux/arm64"},
-		{in: "linux/aarch64", want: "linux/arm64"},
-		{in: "linux/arm64/v8", want: "linux/arm64"},
-		{in: "Linux/ARM64", want: "linux/arm64"},
-		{in: " linux/arm64 ", want: "linux/arm64"},
-		{in: "linux/arm64/v9", want: "linux/arm64/v9"},
-		{in: "linux/x86_64", want: "linux/amd64"},
-		{in: "linux/amd64/v1", want: "linux/amd64"},
-		{in: "linux/amd64/v2", want: "linux/amd64/v2"},
-		{in: "linux/arm", want: "linux/arm/v7"},
-		{in: "linux/arm/7", want: "linux/arm/v7"},
-		{in: "linux/armhf", want: "linux/arm/v7"},
-		{in: "linux/arm/v6", want: "linux/arm/v6"},
-		{in: "linux/i386", want: "linux/386"},
-		{in: "windows/amd64", want: "windows/amd64"},
-		{in: "", err: "empty platform: use os/arch, e.g. linux/arm64"},
-		{in: "arm64", err: `platform "arm64" has no OS: use os/arch, e.g. linux/arm64`},
-		{in: "linux//arm64", err: `platform "linux//arm64" is not os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`},
-		{in: "linux/amr64", err: `platform "linux/amr64": unknown architecture "amr64" (known: amd64, arm64, arm, 386, riscv64, ppc64le, ppc64, s390x, mips64le, mips64, mipsle, mips, loong64, wasm)`},
-		{in: "lnux/arm64", err: `platform "lnux/arm64": unknown OS "lnux" (known: linux, windows, darwin, freebsd, netbsd, openbsd, illumos, solaris, aix, wasip1, js)`},
-	}
-	for _, tt := range tests {
-		got, err := NormalizePlatform(tt.in)
-		if got != tt.want || errString(err) != tt.err {
-			t.Errorf("NormalizePlatform(%q) = %q, %q; want %q, %q", tt.in, got, errString(err), tt.want, tt.err)
-		}
-	}
-}
-
-func TestNormalizePlatforms(t *testing.T) {
-	t.Parallel()
-	got, err := NormalizePlatforms([]string{"linux/arm64", "linux/amd64", "linux/aarch64", "linux/arm"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertStrings(t, got, []string{"linux/amd64", "linux/arm/v7", "linux/arm64"})
-	if _, err := NormalizePlatforms([]string{"linux/amd64", "arm64"}); errString(err) != `platform "arm64" has no OS: use os/arch, e.g. linux/arm64` {
-		t.Errorf("err = %v", err)
-	}
-}
+import (
+	"testing"
+)
 
 func TestParseEndpoint(t *testing.T) {
 	t.Parallel()

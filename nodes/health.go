@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xbuild-dev/xbuild/internal/platform"
+
 	"github.com/xbuild-dev/xbuild/internal/engine"
 )
 
@@ -169,7 +171,7 @@ func (c *Checker) checkOne(parent context.Context, n Node) Health {
 	h.Status = StatusOK
 	h.BuildKitVersion = res.BuildKitVersion
 	for _, p := range res.Platforms {
-		if p = normalizeLoose(p); !slices.Contains(h.Platforms, p) {
+		if p = platform.Loose(p); !slices.Contains(h.Platforms, p) {
 			h.Platforms = append(h.Platforms, p)
 		}
 	}
@@ -216,7 +218,7 @@ func unreported(n Node, h Health) []string {
 	}
 	var out []string
 	for _, p := range n.Platforms {
-		if p = normalizeLoose(p); !slices.Contains(h.Platforms, p) {
+		if p = platform.Loose(p); !slices.Contains(h.Platforms, p) {
 			out = append(out, p)
 		}
 	}

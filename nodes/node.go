@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xbuild-dev/xbuild/internal/platform"
+
 	"github.com/xbuild-dev/xbuild/internal/engine"
 )
 
@@ -164,7 +166,7 @@ func (n Node) Normalized() (Node, error) {
 	if len(n.Platforms) == 0 {
 		return Node{}, wrap(fmt.Errorf("no platforms: pass --platform with the platforms the node builds, e.g. --platform linux/arm64"))
 	}
-	plats, err := NormalizePlatforms(n.Platforms)
+	plats, err := platform.Set(n.Platforms)
 	if err != nil {
 		return Node{}, wrap(err)
 	}
@@ -254,7 +256,7 @@ func (n Node) ProbeTarget() engine.ProbeTarget {
 func (n Node) DaemonReportsPlatforms() bool { return !(n.Kind == KindDocker && n.Emulated) }
 
 // builds reports whether p is among n's platforms (both sides normalized).
-func (n Node) builds(p string) bool { return ContainsPlatform(n.Platforms, p) }
+func (n Node) builds(p string) bool { return platform.Contains(n.Platforms, p) }
 
 func kindList() string {
 	s := make([]string, len(Kinds))

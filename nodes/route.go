@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/xbuild-dev/xbuild/internal/platform"
 )
 
 // Assignment routes one platform to one node.
@@ -35,30 +37,21 @@ type Plan struct {
 // platforms that do not include the platform. Otherwise the error names
 // each platform that has nowhere to go, every candidate node and why it is
 // unusable, and what to do. Route is pure: health comes from Checker.
+// Platforms, the nodes' and the health's are canonical (internal/platform).
 func Route(platforms []string, nodes []Node, health map[string]Health, allowEmulation bool) (*Plan, error) {
 	if len(platforms) == 0 {
 		return nil, errors.New("no platforms requested: pass --platform, e.g. --platform linux/amd64,linux/arm64, or set platforms in xbuild.yaml")
 	}
+	// platforms and the nodes' platforms are canonical: config loading and
+	// the node store normalize them (internal/platform)
 	var want []string
 	for _, p := range platforms {
-		np, err := NormalizePlatform(p)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(want, np) {
-			want = append(want, np)
+		if !slices.Contains(want, p) {
+			want = append(want, p)
 		}
 	}
 	byName := slices.Clone(nodes)
 	slices.SortFunc(byName, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
-	// each node's platforms normalized once, not once per requested platform
-	for i := range byName {
-		np := make([]string, len(byName[i].Platforms))
-		for j, s := range byName[i].Platforms {
-			np[j] = normalizeLoose(s)
-		}
-		byName[i].Platforms = np
-	}
 
 	plan := &Plan{}
 	load := map[string]int{}
@@ -142,7 +135,7 @@ func judge(n Node, health map[string]Health, p string) verdict {
 		v.phrase, v.problem = "does not offer "+p, "unoffered"
 		v.detail = "its daemon reports " + strings.Join(h.Platforms, ", ")
 		if n.Emulated {
-			v.detail += "; install QEMU there: docker run --privileged --rm tonistiigi/binfmt --install " + platformArch(p)
+			v.detail += "; install QEMU there: docker run --privileged --rm tonistiigi/binfmt --install " + platform.ArchOf(p)
 		}
 	default:
 		v.ok = true

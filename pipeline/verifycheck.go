@@ -1,12 +1,12 @@
 package pipeline
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/xbuild-dev/xbuild/internal/platform"
 	"github.com/xbuild-dev/xbuild/internal/registry"
 )
 
@@ -62,13 +62,13 @@ func checkIndex(req VerifyRequest, idx *registry.Index) []Check {
 }
 
 // checkImage checks one platform's image config and layers.
-func checkImage(req VerifyRequest, platform string, img *registry.Image) []Check {
+func checkImage(req VerifyRequest, plat string, img *registry.Image) []Check {
 	var out []Check
 	got := img.OS + "/" + img.Architecture
 	if img.Variant != "" {
 		got += "/" + img.Variant
 	}
-	out = append(out, Check{Name: "config-platform", Platform: platform, OK: samePlatform(got, platform),
+	out = append(out, Check{Name: "config-platform", Platform: plat, OK: platform.Loose(got) == platform.Loose(plat),
 		Detail: fmt.Sprintf("image config says %s", got)})
 
 	want := layerMediaType(req.Compression)
@@ -78,7 +78,7 @@ func checkImage(req VerifyRequest, platform string, img *registry.Image) []Check
 			bad = append(bad, fmt.Sprintf("%s is %s", short(l.Digest), l.MediaType))
 		}
 	}
-	c := Check{Name: "compression", Platform: platform, OK: len(bad) == 0}
+	c := Check{Name: "compression", Platform: plat, OK: len(bad) == 0}
 	if c.OK {
 		c.Detail = fmt.Sprintf("%d layer(s), all %s", len(img.Layers), want)
 	} else {
@@ -92,7 +92,7 @@ func checkImage(req VerifyRequest, platform string, img *registry.Image) []Check
 	for k, v := range img.Labels {
 		texts = append(texts, k+"="+v)
 	}
-	out = append(out, leakCheck("no-proxy-leak", platform, "image config env, labels and history", req.ProxyValues, texts))
+	out = append(out, leakCheck("no-proxy-leak", plat, "image config env, labels and history", req.ProxyValues, texts))
 	return out
 }
 
@@ -122,55 +122,29 @@ func layerMediaType(compression string) string {
 	return ""
 }
 
-// elfMachines maps GOARCH-style architectures to ELF e_machine values.
-var elfMachines = map[string]uint16{
-	"386": 3, "amd64": 62, "arm": 40, "arm64": 183, "ppc64le": 21, "s390x": 22, "riscv64": 243, "mips64le": 8,
-}
-
-// elfMachineNames names ELF machines for messages.
-var elfMachineNames = map[uint16]string{3: "x86 (386)", 62: "x86-64 (amd64)", 40: "ARM (arm)", 183: "AArch64 (arm64)", 21: "PowerPC64 (ppc64le)", 22: "s390x", 243: "RISC-V (riscv64)", 8: "MIPS"}
-
 // checkELF compares the ELF header of the image's entrypoint binary with the
 // platform. It is the check that catches a TARGETARCH passed to every
 // platform: an x86-64 binary inside the arm64 image.
-func checkELF(platform, path string, header []byte) Check {
-	c := Check{Name: "binary-arch", Platform: platform}
-	if len(header) < 20 || string(header[:4]) != "\x7fELF" {
+func checkELF(plat, path string, header []byte) Check {
+	c := Check{Name: "binary-arch", Platform: plat}
+	id, isELF := platform.ParseELFHeader(header)
+	if !isELF {
 		c.OK = true
 		c.Detail = fmt.Sprintf("%s is not an ELF binary; not checked", path)
 		return c
 	}
-	var machine uint16
-	if header[5] == 2 { // EI_DATA: big endian
-		machine = binary.BigEndian.Uint16(header[18:20])
-	} else {
-		machine = binary.LittleEndian.Uint16(header[18:20])
-	}
-	arch := strings.Split(platform, "/")[1]
-	want, known := elfMachines[arch]
-	name := elfMachineNames[machine]
-	if name == "" {
-		name = fmt.Sprintf("machine %d", machine)
-	}
+	want, known := platform.LookupArch(platform.ArchOf(plat))
 	switch {
-	case !known:
+	case !known || want.ELF == (platform.ELF{}):
 		c.OK = true
-		c.Detail = fmt.Sprintf("%s is %s; no ELF mapping for %s", path, name, arch)
-	case machine == want:
+		c.Detail = fmt.Sprintf("%s is %s; %s has no ELF machine to compare", path, id.Describe(), platform.ArchOf(plat))
+	case id == want.ELF:
 		c.OK = true
-		c.Detail = fmt.Sprintf("%s is %s", path, name)
+		c.Detail = fmt.Sprintf("%s is %s", path, id.Describe())
 	default:
-		c.Detail = fmt.Sprintf("%s is %s, not %s: a TARGETARCH/GOARCH was fixed for every platform (a --build-arg TARGETARCH or ARG TARGETARCH=... default)", path, name, elfMachineNames[want])
+		c.Detail = fmt.Sprintf("%s is %s, not %s: a TARGETARCH/GOARCH was fixed for every platform (a --build-arg TARGETARCH or ARG TARGETARCH=... default)", path, id.Describe(), want.Describe())
 	}
 	return c
-}
-
-func samePlatform(a, b string) bool {
-	norm := func(s string) string {
-		// arm64 images commonly carry variant v8; treat linux/arm64/v8 == linux/arm64
-		return strings.TrimSuffix(s, "/v8")
-	}
-	return norm(a) == norm(b)
 }
 
 func diff(a, b []string) []string {

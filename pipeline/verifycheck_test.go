@@ -113,9 +113,15 @@ func TestCheckELF(t *testing.T) {
 		{"linux/arm64", hdr(2, 1, 183), true, "/app is AArch64 (arm64)"},
 		{"linux/arm64", hdr(2, 1, 62), false, "/app is x86-64 (amd64), not AArch64 (arm64): a TARGETARCH/GOARCH was fixed"},
 		{"linux/s390x", hdr(2, 2, 22), true, "/app is s390x"},
-		{"linux/arm/v7", hdr(1, 1, 40), true, "/app is ARM (arm)"},
+		{"linux/arm/v7", hdr(1, 1, 40), true, "/app is ARM (32-bit) (arm)"},
+		// ppc64 and ppc64le share e_machine 21: only the byte order tells them apart
+		{"linux/ppc64le", hdr(2, 1, 21), true, "/app is PowerPC64 little-endian (ppc64le)"},
+		{"linux/ppc64le", hdr(2, 2, 21), false, "/app is PowerPC64 big-endian (ppc64), not PowerPC64 little-endian (ppc64le)"},
+		{"linux/mips64le", hdr(1, 1, 8), false, "/app is MIPS little-endian (mipsle), not MIPS64 little-endian (mips64le)"},
 		{"linux/amd64", []byte("#!/bin/sh\necho hi\n"), true, "/app is not an ELF binary; not checked"},
-		{"linux/loong64", hdr(2, 1, 258), true, "no ELF mapping for loong64"},
+		{"linux/loong64", hdr(2, 1, 258), true, "/app is LoongArch64 (loong64)"},
+		{"linux/arm64", hdr(2, 1, 999), false, "/app is ELF machine 999, 64-bit little-endian, not AArch64 (arm64)"},
+		{"wasip1/wasm", hdr(2, 1, 62), true, "wasm has no ELF machine to compare"},
 	}
 	for _, tc := range tests {
 		c := checkELF(tc.platform, "/app", tc.header)

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/containerd/platforms"
+	"github.com/xbuild-dev/xbuild/internal/platform"
 )
 
 // Compressions are the accepted values of the compression key.
@@ -55,17 +55,8 @@ func (c Config) Problems() []Problem {
 	if len(c.Platforms) == 0 {
 		bad("platforms", "at least one platform is needed, e.g. linux/amd64")
 	}
-	seen := map[string]bool{}
-	for _, p := range c.Platforms {
-		norm, err := NormalizePlatform(p)
-		if err != nil {
-			bad("platforms", "%v", err)
-			continue
-		}
-		if seen[norm] {
-			bad("platforms", "%s is listed twice", norm)
-		}
-		seen[norm] = true
+	if _, err := platform.List(c.Platforms); err != nil {
+		bad("platforms", "%v", err)
 	}
 	if c.Dockerfile == "" {
 		bad("dockerfile", "must not be empty")
@@ -116,34 +107,6 @@ func (c Config) Problems() []Problem {
 	}
 	return probs
 }
-
-// NormalizePlatform parses an os/arch[/variant] string and returns its
-// canonical form (linux/arm64, linux/arm/v7).
-func NormalizePlatform(s string) (string, error) {
-	if strings.TrimSpace(s) == "" || !strings.Contains(s, "/") {
-		return "", fmt.Errorf("%q is not a platform: write os/arch, e.g. linux/amd64", s)
-	}
-	p, err := platforms.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a platform: %v", s, err)
-	}
-	p = platforms.Normalize(p)
-	if !slices.Contains(KnownOS, p.OS) {
-		return "", fmt.Errorf("%q: unknown OS %q (known: %s)", s, p.OS, strings.Join(KnownOS, ", "))
-	}
-	if !slices.Contains(KnownArch, p.Architecture) {
-		return "", fmt.Errorf("%q: unknown architecture %q (known: %s)", s, p.Architecture, strings.Join(KnownArch, ", "))
-	}
-	return platforms.Format(p), nil
-}
-
-// KnownOS and KnownArch are the GOOS and GOARCH values images are built
-// for; a typo such as linux/amr64 is an error rather than a platform no
-// node will ever offer.
-var (
-	KnownOS   = []string{"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "illumos", "solaris", "aix", "wasip1", "js"}
-	KnownArch = []string{"amd64", "arm64", "arm", "386", "riscv64", "ppc64le", "ppc64", "s390x", "mips64le", "mips64", "mipsle", "mips", "loong64", "wasm"}
-)
 
 // CheckBuildArgName refuses the platform arguments BuildKit sets per
 // platform: passing any of them overrides it for every platform at once and

@@ -63,7 +63,8 @@ type ProbeResult struct {
 	// BuildKitVersion is the daemon's version (v0.34.2); for docker nodes,
 	// the engine's version.
 	BuildKitVersion string
-	// Platforms are the worker platforms the daemon reports, first the
+	// Platforms are the worker platforms the daemon reports as it writes
+	// them (nodes normalizes them), first the
 	// native ones, then those it emulates.
 	Platforms []string
 }

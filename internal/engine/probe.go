@@ -48,7 +48,7 @@ func probeBuildKit(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {
 			res.BuildKitVersion = w.BuildkitVersion.Version
 		}
 		for _, p := range w.Platforms {
-			s := platforms.Format(platforms.Normalize(p))
+			s := platforms.Format(p)
 			if !seen[s] {
 				seen[s] = true
 				res.Platforms = append(res.Platforms, s)
@@ -83,6 +83,6 @@ func probeDocker(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {
 	}
 	return &ProbeResult{
 		BuildKitVersion: "docker " + v.Version,
-		Platforms:       []string{strings.ToLower(v.Os) + "/" + platforms.Normalize(platforms.Platform{Architecture: arch}).Architecture},
+		Platforms:       []string{strings.ToLower(v.Os) + "/" + arch},
 	}, nil
 }
