@@ -137,6 +137,8 @@ func runBuild(c *cobra.Command, f *Factory, opts *buildOptions, args []string) e
 		Log:     &pipeline.TextLogger{W: f.IO.ErrOut, Quiet: lc.Progress == "quiet"},
 		Secrets: redact.New(),
 		Lint:    f.Linter,
+
+		DockerContexts: f.DockerContexts,
 	}
 	steps := pipeline.Steps()
 	// lint first, before the node registry, the engine or any node is touched

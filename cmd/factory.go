@@ -35,11 +35,16 @@ type Factory struct {
 	// NewEngine builds the buildx engine for a config's engine name;
 	// tests replace it with a fake.
 	NewEngine func(name string) (engine.Engine, error)
+
+	// DockerContexts keeps the docker contexts of docker nodes; tests
+	// inject a fake so nothing is written to a real docker config.
+	DockerContexts nodes.DockerContexts
 }
 
 // NewFactory returns the production Factory.
 func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
-	return &Factory{IO: io, Getenv: getenv, Now: time.Now, NewEngine: engine.New, BinfmtDir: getenv("XBUILD_BINFMT_DIR")}
+	return &Factory{IO: io, Getenv: getenv, Now: time.Now, NewEngine: engine.New, BinfmtDir: getenv("XBUILD_BINFMT_DIR"),
+		DockerContexts: engine.DockerContextStore{}}
 }
 
 // NodeStore opens the per-user node registry.

@@ -135,7 +135,7 @@ func runNodesAdd(c *cobra.Command, f *Factory, opts *nodesAddOptions) error {
 		// undo: the registry must not hold a node the builder lacks
 		_ = st.Remove(norm.Name)
 		if norm.Kind == nodes.KindDocker {
-			_ = engine.RemoveDockerContext(nodes.DockerContextName(norm.Name))
+			_ = f.DockerContexts.Remove(nodes.DockerContextName(norm.Name))
 		}
 		if norm.Kind == nodes.KindKubernetes {
 			ep, _ := nodes.ParseEndpoint(norm.Endpoint)
@@ -214,7 +214,7 @@ func nodeFromOptions(opts *nodesAddOptions, builder string, now time.Time) (node
 // listed, a native node records its native platform, an emulated one all.
 func checkNewNode(ctx context.Context, f *Factory, eng engine.Engine, n *nodes.Node, opts *nodesAddOptions) error {
 	if n.Kind == nodes.KindDocker {
-		if err := engine.EnsureDockerContext(dockerContextFor(*n)); err != nil {
+		if err := f.DockerContexts.Ensure(dockerContextFor(*n)); err != nil {
 			return err
 		}
 	}

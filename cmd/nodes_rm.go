@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/nodes"
 )
 
@@ -67,7 +66,7 @@ func runNodesRm(c *cobra.Command, f *Factory, names []string) error {
 			if n.Kind != nodes.KindDocker {
 				continue
 			}
-			if err := engine.RemoveDockerContext(nodes.DockerContextName(n.Name)); err != nil {
+			if err := f.DockerContexts.Remove(nodes.DockerContextName(n.Name)); err != nil {
 				f.IO.Warnf("removing docker context %s: %v", nodes.DockerContextName(n.Name), err)
 			}
 		}

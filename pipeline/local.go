@@ -88,7 +88,7 @@ func planLocal(ctx context.Context, s *State) (*nodes.Plan, []nodes.Node, error)
 		}
 		if cand.Kind == nodes.KindDocker {
 			// buildx's docker-container driver reaches the engine through a context
-			if err := engine.EnsureDockerContext(engine.DockerContext{Name: nodes.DockerContextName(cand.Name), Host: cand.Endpoint, Description: "xbuild: this machine's Docker engine"}); err != nil {
+			if err := s.DockerContexts.Ensure(engine.DockerContext{Name: nodes.DockerContextName(cand.Name), Host: cand.Endpoint, Description: "xbuild: this machine's Docker engine"}); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -54,6 +54,9 @@ type State struct {
 	Checker    *nodes.Checker
 	Registry   Registry
 	Lint       Linter
+	// DockerContexts keeps the docker context of this machine's Docker
+	// engine when a build uses it (no node registered).
+	DockerContexts nodes.DockerContexts
 
 	// Filled by lint.
 	LintResult *lint.Result

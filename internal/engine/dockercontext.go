@@ -75,3 +75,14 @@ func RemoveDockerContext(name string) error {
 	}
 	return cli.ContextStore().Remove(name)
 }
+
+// DockerContextStore is the production store of docker CLI contexts: the
+// docker config directory ($DOCKER_CONFIG, ~/.docker). It satisfies
+// nodes.DockerContexts.
+type DockerContextStore struct{}
+
+// Ensure implements nodes.DockerContexts.
+func (DockerContextStore) Ensure(c DockerContext) error { return EnsureDockerContext(c) }
+
+// Remove implements nodes.DockerContexts.
+func (DockerContextStore) Remove(name string) error { return RemoveDockerContext(name) }
