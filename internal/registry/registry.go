@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -22,8 +23,16 @@ type Client struct {
 	// ($DOCKER_CONFIG/config.json, credential helpers).
 	Keychain authn.Keychain
 	// Transport is the HTTP transport; nil means the default one, which
-	// trusts the system CAs plus $SSL_CERT_FILE.
+	// trusts the system CAs plus $SSL_CERT_FILE. Either way it is wrapped in
+	// a RetryTransport: transient failures are retried and announced.
 	Transport http.RoundTripper
+	// Notify is told about every retry (see RetryTransport); nil says
+	// nothing.
+	Notify func(msg string)
+	// Attempts bounds the tries of each request (see RetryTransport).
+	Attempts int
+	// Sleep replaces the wait between tries (tests).
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	// one puller for every call: it keeps the authenticated transport of
 	// each repository, so a verify does one token exchange, not one per read
@@ -89,15 +98,30 @@ func (i *Image) CompressedSize() int64 {
 	return n
 }
 
-func (c *Client) options(ctx context.Context) []remote.Option {
+// baseOptions are the credentials and the retrying transport every call uses.
+func (c *Client) baseOptions() []remote.Option {
 	kc := c.Keychain
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	base := []remote.Option{remote.WithAuthFromKeychain(kc)}
-	if c.Transport != nil {
-		base = append(base, remote.WithTransport(c.Transport))
+	tr := c.Transport
+	if tr == nil {
+		tr = remote.DefaultTransport
 	}
+	return []remote.Option{
+		remote.WithAuthFromKeychain(kc),
+		remote.WithTransport(&RetryTransport{Base: tr, Notify: c.Notify, Attempts: c.Attempts, Sleep: c.Sleep}),
+		// the RetryTransport retries and says so; go-containerregistry's own
+		// silent retries would multiply its tries
+		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+	}
+}
+
+// options are the options of one read.
+func (c *Client) options(ctx context.Context) []remote.Option {
+	base := c.baseOptions()
 	c.once.Do(func() {
 		if p, err := remote.NewPuller(base...); err == nil {
 			c.puller = p
@@ -107,6 +131,12 @@ func (c *Client) options(ctx context.Context) []remote.Option {
 		return []remote.Option{remote.WithContext(ctx), remote.Reuse(c.puller)}
 	}
 	return append(base, remote.WithContext(ctx))
+}
+
+// writeOptions are the options of one write (a reused puller does not
+// carry credentials or the transport to pushes).
+func (c *Client) writeOptions(ctx context.Context) []remote.Option {
+	return append(c.baseOptions(), remote.WithContext(ctx))
 }
 
 // Index resolves ref and lists what it points to.
