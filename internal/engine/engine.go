@@ -72,20 +72,24 @@ type ProbeResult struct {
 // New returns the Engine for the configured engine name: "embedded" runs
 // buildx in process, "docker-cli" runs `docker buildx` from PATH.
 func New(name string) (Engine, error) {
-	var r Runner
 	switch name {
 	case "", "embedded":
-		r = NewEmbedded()
+		e := &engine{runner: NewEmbedded()}
+		e.builds = e.runner
+		// builds run in a child process of this binary: concurrently, and
+		// killable when a node is lost (see Exec)
+		if self, err := NewSelf(); err == nil {
+			e.builds = self
+		}
+		return e, nil
 	case "docker-cli":
 		d, err := NewDockerCLI("")
 		if err != nil {
 			return nil, err
 		}
-		r = d
-	default:
-		return nil, &UnknownEngineError{Name: name}
+		return &engine{runner: d, builds: d}, nil
 	}
-	return &engine{runner: r}, nil
+	return nil, &UnknownEngineError{Name: name}
 }
 
 // UnknownEngineError is returned for an engine name New does not know.
@@ -96,18 +100,21 @@ func (e *UnknownEngineError) Error() string {
 }
 
 type engine struct {
+	// runner runs short commands (create, rm, ls, imagetools); builds runs
+	// builds and bakes.
 	runner Runner
+	builds Runner
 }
 
 func (e *engine) Buildx(ctx context.Context, inv Invocation) error { return e.runner.Run(ctx, inv) }
 func (e *engine) Describe() string                                 { return e.runner.Name() }
 
 func (e *engine) Build(ctx context.Context, spec BuildSpec, opts BuildOptions) (*BuildResult, error) {
-	return RunBuild(ctx, e.runner, spec, opts)
+	return RunBuild(ctx, e.builds, spec, opts)
 }
 
 func (e *engine) Bake(ctx context.Context, builder string, specs map[string]BuildSpec, allow []string, opts BuildOptions) (map[string]*BuildResult, error) {
-	return RunBake(ctx, e.runner, builder, specs, allow, opts)
+	return RunBake(ctx, e.builds, builder, specs, allow, opts)
 }
 
 func (e *engine) ImagetoolsCreate(ctx context.Context, tags, sources []string) (string, error) {
