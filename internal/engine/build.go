@@ -21,9 +21,20 @@ type BuildOptions struct {
 	Progress string
 	// Out receives the progress display and buildx's warnings (stderr).
 	Out io.Writer
-	// StallTimeout cancels the build when BuildKit reports nothing for this
-	// long; 0 disables the watchdog.
+	// StallTimeout is how long BuildKit may report nothing before the
+	// watchdog looks at the build; 0 disables the watchdog.
 	StallTimeout time.Duration
+	// Alive is asked, when StallTimeout has passed without a status event,
+	// whether the build still runs (its node answers and still has it
+	// active): output silence alone is not a stall (an arm64 go build under
+	// QEMU can print nothing for many minutes). true (with what was seen)
+	// restarts the wait; false, or nil Alive, stops the build with a
+	// StallError.
+	Alive func(ctx context.Context) (bool, string)
+	// Display, when set, shows this build among others (see Display), its
+	// steps named after Label; Progress and Out are then unused.
+	Display *Display
+	Label   string
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 }
@@ -159,38 +170,35 @@ func runWithProgress(ctx context.Context, r Runner, args []string, opts BuildOpt
 	if now == nil {
 		now = time.Now
 	}
-	out := opts.Out
-	if out == nil {
-		out = io.Discard
+	display := opts.Display
+	if display == nil {
+		display = NewDisplay(opts.Out, opts.Progress)
+		defer display.Close()
 	}
-	mode := progressui.DisplayMode(opts.Progress)
-	if opts.Progress == "" {
-		mode = progressui.AutoMode
-	}
-	display, err := progressui.NewDisplay(out, mode, progressui.WithPhase("Building"))
-	if err != nil {
-		display, _ = progressui.NewDisplay(out, progressui.PlainMode)
-	}
-
-	pr := newProgressReader(out, now)
+	pr := newProgressReader(func(line string) { display.text(opts.Label, line) }, now)
 	pipeR, pipeW := io.Pipe()
 	consumed := make(chan struct{})
 	go func() { pr.consume(pipeR); close(consumed) }()
-	displayed := make(chan struct{})
-	go func() { _, _ = display.UpdateFrom(context.Background(), pr.Events); close(displayed) }()
+	forwarded := make(chan struct{})
+	go func() {
+		for ss := range pr.Events {
+			display.send(opts.Label, ss)
+		}
+		close(forwarded)
+	}()
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stopWatch := make(chan struct{})
 	if opts.StallTimeout > 0 {
-		go watch(runCtx, cancel, pr, opts.StallTimeout, stopWatch)
+		go watch(runCtx, cancel, pr, opts, stopWatch, display)
 	}
 
 	runErr := r.Run(runCtx, Invocation{Args: args, Stderr: pipeW})
 	close(stopWatch)
 	_ = pipeW.Close()
 	waitBounded(consumed, 5*time.Second)
-	waitBounded(displayed, 5*time.Second)
+	waitBounded(forwarded, 5*time.Second)
 
 	var stall *StallError
 	if cause := context.Cause(runCtx); errors.As(cause, &stall) {
@@ -205,7 +213,12 @@ func runWithProgress(ctx context.Context, r Runner, args []string, opts BuildOpt
 	return nil
 }
 
-func watch(ctx context.Context, cancel context.CancelCauseFunc, pr *progressReader, limit time.Duration, stop <-chan struct{}) {
+// watch is the stall watchdog: when no status event has come for
+// StallTimeout, it asks opts.Alive whether the build still runs; only a
+// build that is silent AND not alive (or that nobody can vouch for) is
+// stopped.
+func watch(ctx context.Context, cancel context.CancelCauseFunc, pr *progressReader, opts BuildOptions, stop <-chan struct{}, d *Display) {
+	limit := opts.StallTimeout
 	tick := limit / 20
 	if tick > time.Second {
 		tick = time.Second
@@ -222,11 +235,20 @@ func watch(ctx context.Context, cancel context.CancelCauseFunc, pr *progressRead
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if idle, running := pr.idle(); idle >= limit {
-				sort.Strings(running)
-				cancel(&StallError{Idle: idle, Running: running})
-				return
+			idle, running := pr.idle()
+			if idle < limit {
+				continue
 			}
+			if opts.Alive != nil {
+				if alive, seen := opts.Alive(ctx); alive {
+					pr.touch()
+					d.text(opts.Label, fmt.Sprintf("no build output for %s, but the build is alive (%s): waiting", idle.Round(time.Second), seen))
+					continue
+				}
+			}
+			sort.Strings(running)
+			cancel(&StallError{Idle: idle, Running: running})
+			return
 		}
 	}
 }

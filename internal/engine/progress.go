@@ -19,7 +19,7 @@ import (
 type progressReader struct {
 	Events chan *bkclient.SolveStatus
 
-	text io.Writer
+	text func(line string)
 	now  func() time.Time
 
 	mu         sync.Mutex
@@ -31,7 +31,7 @@ type progressReader struct {
 
 const tailLines = 20
 
-func newProgressReader(text io.Writer, now func() time.Time) *progressReader {
+func newProgressReader(text func(line string), now func() time.Time) *progressReader {
 	return &progressReader{
 		Events:  make(chan *bkclient.SolveStatus, 64),
 		text:    text,
@@ -89,7 +89,7 @@ func (p *progressReader) textLine(s string) {
 	}
 	p.mu.Unlock()
 	if p.text != nil {
-		_, _ = io.WriteString(p.text, s+"\n")
+		p.text(s)
 	}
 }
 
@@ -105,6 +105,13 @@ func (p *progressReader) idle() (time.Duration, []string) {
 		running = []string{p.lastVertex}
 	}
 	return p.now().Sub(p.last), running
+}
+
+// touch restarts the idle clock: the build was found alive.
+func (p *progressReader) touch() {
+	p.mu.Lock()
+	p.last = p.now()
+	p.mu.Unlock()
 }
 
 // Tail returns the last plain-text lines buildx printed (its error lines).
