@@ -73,6 +73,8 @@ func (e *fakeEngine) Probe(_ context.Context, t engine.ProbeTarget) (*engine.Pro
 
 func (e *fakeEngine) Describe() string { return "fake engine" }
 
+func (e *fakeEngine) ReadBuilder(string) (*engine.StoredBuilder, error) { return nil, nil }
+
 // fakeDialer answers unix sockets whose path is not in dead; it counts dials.
 type fakeDialer struct {
 	mu    sync.Mutex
