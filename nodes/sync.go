@@ -117,29 +117,29 @@ type SyncResult struct {
 // SyncBuilder makes the buildx builder match the registry's nodes for it
 // (their default routing; see ApplyBuilder for how). The nodes are listed
 // under the builder's lock, so two concurrent syncs cannot leave the
-// builder as the first of them saw the registry.
+// builder as the first of them saw the registry. A node file that cannot
+// be read stops the sync: the node may belong to the builder.
 func SyncBuilder(ctx context.Context, bx Buildxer, s *Store, builder string) (*SyncResult, error) {
-	return SyncRouted(ctx, bx, s, builder, nil, nil)
+	return syncRouted(ctx, bx, s, builder, nil, nil, true)
 }
 
 // SyncRouted is SyncBuilder for a build: the platforms plan routes are
 // pinned on the nodes plan names (planNodes), the builder's other platforms
-// stay on their default nodes (see DesiredBuilder).
+// stay on their default nodes (see DesiredBuilder). Node files that cannot
+// be read are left out, as the build that routed without them did.
 func SyncRouted(ctx context.Context, bx Buildxer, s *Store, builder string, plan *Plan, planNodes []Node) (*SyncResult, error) {
+	return syncRouted(ctx, bx, s, builder, plan, planNodes, false)
+}
+
+func syncRouted(ctx context.Context, bx Buildxer, s *Store, builder string, plan *Plan, planNodes []Node, strict bool) (*SyncResult, error) {
 	unlock, err := lockBuilder(s, builder)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	all, errs := s.List()
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("cannot sync builder %s while a node file is unreadable: %w", builder, errs[0])
-	}
-	var members []Node
-	for _, n := range all {
-		if n.Builder == builder {
-			members = append(members, n)
-		}
+	members, err := s.members(builder, strict)
+	if err != nil {
+		return nil, err
 	}
 	desired, err := DesiredBuilder(members, plan, planNodes)
 	if err != nil {
@@ -182,6 +182,35 @@ func PreviewBuilder(bx Buildxer, dir, builder string, desired []engine.BuilderNo
 		return nil, fmt.Errorf("checking buildx builder %s: %w", builder, err)
 	}
 	return DiffBuilder(builder, withBuilder(builder, desired), recorded, stored), nil
+}
+
+// members lists the registered nodes of builder. A node file that cannot
+// be read is an error when strict, and left out otherwise; a registry that
+// cannot be listed at all is always an error.
+func (s *Store) members(builder string, strict bool) ([]Node, error) {
+	unlock, err := s.lock(s.nodesDir(), false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	names, err := s.names()
+	if err != nil {
+		return nil, err
+	}
+	var out []Node
+	for _, name := range names {
+		n, err := s.readNode(name)
+		if err != nil {
+			if strict {
+				return nil, fmt.Errorf("cannot sync builder %s while a node file is unreadable: %w", builder, err)
+			}
+			continue
+		}
+		if n.Builder == builder {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 func lockBuilder(s *Store, builder string) (func(), error) {
@@ -284,8 +313,10 @@ const (
 // (nil: buildx has no such builder). A desired node is created when buildx
 // lacks it, updated when its recorded hash differs, and left alone
 // otherwise; nodes buildx has that are not desired leave; no desired node
-// removes the builder, if buildx has it. Creates come first, so the builder
-// never loses its last node on the way.
+// removes the builder, if buildx has it. Leaves come first when a node the
+// builder has stays in it (after a create, buildx waits for every node of
+// the builder to answer, and the node replaced is often one that is down);
+// otherwise creates come first, so the builder never loses its last node.
 func DiffBuilder(builder string, desired []engine.BuilderNode, recorded map[string]string, stored *engine.StoredBuilder) []BuilderChange {
 	inBuildx := map[string]string{} // lower-cased name -> name as buildx keeps it
 	if stored != nil {
@@ -300,14 +331,16 @@ func DiffBuilder(builder string, desired []engine.BuilderNode, recorded map[stri
 		return []BuilderChange{{What: "remove builder", Args: engine.RemoveArgs(builder), op: opRemove}}
 	}
 	applied := stillApplied(recorded, stored)
-	var out []BuilderChange
+	var creates, leaves []BuilderChange
 	exists := stored != nil
 	want := map[string]bool{}
+	retained := false // a node buildx has stays in the builder
 	for _, bn := range desired {
 		key := strings.ToLower(bn.Node)
 		want[key] = true
 		h := specHash(bn)
 		_, present := inBuildx[key]
+		retained = retained || present
 		if present && applied[key] == h {
 			continue
 		}
@@ -315,7 +348,7 @@ func DiffBuilder(builder string, desired []engine.BuilderNode, recorded map[stri
 		if present {
 			verb = "update"
 		}
-		out = append(out, BuilderChange{What: verb + " " + bn.Node, Args: engine.CreateArgs(bn, exists), op: opCreate, node: key, hash: h})
+		creates = append(creates, BuilderChange{What: verb + " " + bn.Node, Args: engine.CreateArgs(bn, exists), op: opCreate, node: key, hash: h})
 		exists = true
 	}
 	var leaving []string
@@ -326,9 +359,14 @@ func DiffBuilder(builder string, desired []engine.BuilderNode, recorded map[stri
 	}
 	sort.Strings(leaving)
 	for _, name := range leaving {
-		out = append(out, BuilderChange{What: "leave " + name, Args: engine.LeaveArgs(builder, name), op: opLeave, node: name})
+		leaves = append(leaves, BuilderChange{What: "leave " + name, Args: engine.LeaveArgs(builder, name), op: opLeave, node: name})
 	}
-	return out
+	if retained {
+		// leave first: `buildx create` waits (up to the status timeout) for
+		// every node of the builder, and a node that leaves is often a dead one
+		return append(leaves, creates...)
+	}
+	return append(creates, leaves...)
 }
 
 func (s *Store) lockTimeout() time.Duration {

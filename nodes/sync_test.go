@@ -12,7 +12,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/engine/enginetest"
 )
 
-func assertCalls(t *testing.T, bx *enginetest.Buildx, want ...string) {
+func assertCalls(t *testing.T, bx *enginetest.FakeBuildx, want ...string) {
 	t.Helper()
 	if got := bx.Calls(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("buildx calls:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
@@ -23,7 +23,7 @@ func assertCalls(t *testing.T, bx *enginetest.Buildx, want ...string) {
 func TestSyncBuilder(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	bx := &enginetest.Buildx{}
+	bx := &enginetest.FakeBuildx{}
 	add := func(n Node) {
 		t.Helper()
 		if n.Kind == "" {
@@ -59,8 +59,8 @@ func TestSyncBuilder(t *testing.T) {
 	if err := st.Remove("Arm1"); err != nil {
 		t.Fatal(err)
 	}
-	sync("create --name xb --node qemu --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/q.sock",
-		"create --name xb --leave --node arm1")
+	sync("create --name xb --leave --node arm1",
+		"create --name xb --node qemu --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/q.sock")
 
 	// a changed endpoint is an update
 	add(Node{Name: "amd1", Endpoint: "unix:///run/a2.sock", Platforms: []string{"linux/amd64"}, Builder: "xb"})
@@ -101,7 +101,7 @@ func TestSyncBuilderFailureKeepsStateHonest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bx := &enginetest.Buildx{Fail: "--node b"}
+	bx := &enginetest.FakeBuildx{Fail: "--node b"}
 	_, err := SyncBuilder(context.Background(), bx, st, "xb")
 	if err == nil || err.Error() != "syncing buildx builder xb (create b): fake buildx: create --name xb --node b --driver remote --append --platform linux/arm64 --timeout 2s unix:///b.sock failed" {
 		t.Fatalf("err = %v", err)
@@ -121,7 +121,7 @@ func TestSyncBuilderFailureKeepsStateHonest(t *testing.T) {
 // ApplyBuilder takes any desired builder, e.g. one builder per node.
 func TestApplyBuilderSingleNodeBuilder(t *testing.T) {
 	st := openStore(t)
-	bx := &enginetest.Buildx{}
+	bx := &enginetest.FakeBuildx{}
 	ctx := context.Background()
 	n := Node{Name: "amd1", Kind: KindLocal, Endpoint: "unix:///a.sock", Platforms: []string{"linux/amd64", "linux/386"}}
 	apply := func(platforms []string, want ...string) {
@@ -180,6 +180,12 @@ func TestDiffBuilder(t *testing.T) {
 		{"a node no longer desired, and one buildx has that xbuild never made", []engine.BuilderNode{b}, rec, stored("a", "b", "hand"), []string{
 			"leave a: create --name xb --leave --node a",
 			"leave hand: create --name xb --leave --node hand"}},
+		{"every node replaced: the new one comes first, the builder never empties", []engine.BuilderNode{b}, rec, stored("a"), []string{
+			"create b: create --name xb --node b --driver remote --append --platform linux/arm64 unix:///b.sock",
+			"leave a: create --name xb --leave --node a"}},
+		{"a node replaced while another stays: the leave comes first", []engine.BuilderNode{a, bn("c", "unix:///c.sock", "linux/arm64")}, rec, stored("a", "b"), []string{
+			"leave b: create --name xb --leave --node b",
+			"create c: create --name xb --node c --driver remote --append --platform linux/arm64 unix:///c.sock"}},
 		{"recorded in another case", []engine.BuilderNode{a}, map[string]string{"A": specHash(a)}, stored("a"), nil},
 		{"nothing desired", nil, rec, stored("a", "b"), []string{"remove builder: rm --keep-state xb"}},
 		{"nothing desired, nothing in buildx", nil, rec, nil, nil},
@@ -250,7 +256,7 @@ func TestDesiredBuilder(t *testing.T) {
 // A dry run previews an apply without writing: not even a registry that
 // does not exist yet is created.
 func TestPreviewBuilderWritesNothing(t *testing.T) {
-	bx := &enginetest.Buildx{}
+	bx := &enginetest.FakeBuildx{}
 	desired := []engine.BuilderNode{{Node: "a", Driver: "remote", Endpoint: "unix:///a.sock", Platforms: []string{"linux/amd64"}}}
 	dir := filepath.Join(t.TempDir(), "never-made")
 	changes, err := PreviewBuilder(bx, dir, "xb", desired)
@@ -302,4 +308,29 @@ func TestListReadOnly(t *testing.T) {
 		t.Errorf("ListReadOnly = %+v, %v\nwant %+v, %v", got, errs, want, wantErrs)
 	}
 	assertSnapshot(t, dir, before)
+}
+
+// A node file that cannot be read stops a registry sync (the node may be
+// the builder's), but not a build's: the build routed without it, as it
+// warned.
+func TestSyncWithAnUnreadableNodeFile(t *testing.T) {
+	st := openStore(t)
+	amd1 := Node{Name: "amd1", Kind: KindLocal, Endpoint: "unix:///a.sock", Platforms: []string{"linux/amd64"}, Builder: "xb"}
+	if err := st.Put(amd1); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, st.NodeFile("broken"), []byte("{"), 0o600)
+	bx := &enginetest.FakeBuildx{}
+	_, err := SyncBuilder(context.Background(), bx, st, "xb")
+	if want := "cannot sync builder xb while a node file is unreadable: node file " + st.NodeFile("broken") + " is not valid node JSON (unexpected end of JSON input): fix the file, or delete it (rm " +
+		st.NodeFile("broken") + ") and add the node again with xbuild nodes add"; errString(err) != want {
+		t.Errorf("SyncBuilder: %v\nwant %s", err, want)
+	}
+	assertCalls(t, bx)
+	norm, _ := amd1.Normalized()
+	plan := &Plan{Assignments: []Assignment{{Platform: "linux/amd64", Node: "amd1"}}}
+	if _, err := SyncRouted(context.Background(), bx, st, "xb", plan, []Node{norm}); err != nil {
+		t.Fatal(err)
+	}
+	assertCalls(t, bx, "create --name xb --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///a.sock")
 }

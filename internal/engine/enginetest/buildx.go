@@ -13,7 +13,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/engine"
 )
 
-// Buildx is a fake buildx that keeps builders as buildx's store does:
+// FakeBuildx is a fake buildx that keeps builders as buildx's store does:
 // `create` makes a builder or updates a node of it, `create --append` adds
 // or updates a node of an existing builder, `create --leave` takes one out,
 // `rm` deletes the builder, each refusing what buildx refuses (appending
@@ -21,7 +21,7 @@ import (
 // the last node). Node names are lower-cased, as buildx does. ReadBuilder
 // reads the builders back; Calls records every command run, failed ones
 // too. Safe for concurrent use.
-type Buildx struct {
+type FakeBuildx struct {
 	mu       sync.Mutex
 	calls    []string
 	builders map[string]*engine.StoredBuilder
@@ -30,14 +30,14 @@ type Buildx struct {
 }
 
 // Calls returns the argument lines run so far, in order.
-func (b *Buildx) Calls() []string {
+func (b *FakeBuildx) Calls() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return slices.Clone(b.calls)
 }
 
 // Reset forgets the calls recorded so far (the builders stay).
-func (b *Buildx) Reset() {
+func (b *FakeBuildx) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls = nil
@@ -45,14 +45,14 @@ func (b *Buildx) Reset() {
 
 // DeleteBuilder removes a builder behind xbuild's back, as `docker buildx
 // rm` run by hand does.
-func (b *Buildx) DeleteBuilder(name string) {
+func (b *FakeBuildx) DeleteBuilder(name string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.builders, strings.ToLower(name))
 }
 
 // Buildx implements engine.Engine's Buildx.
-func (b *Buildx) Buildx(_ context.Context, inv engine.Invocation) error {
+func (b *FakeBuildx) Buildx(_ context.Context, inv engine.Invocation) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	line := strings.Join(inv.Args, " ")
@@ -80,7 +80,7 @@ func (b *Buildx) Buildx(_ context.Context, inv engine.Invocation) error {
 }
 
 // ReadBuilder implements engine.Engine's ReadBuilder.
-func (b *Buildx) ReadBuilder(name string) (*engine.StoredBuilder, error) {
+func (b *FakeBuildx) ReadBuilder(name string) (*engine.StoredBuilder, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	sb := b.builders[strings.ToLower(name)]
@@ -93,7 +93,7 @@ func (b *Buildx) ReadBuilder(name string) (*engine.StoredBuilder, error) {
 }
 
 // create plays `buildx create` (see engine.CreateArgs and LeaveArgs).
-func (b *Buildx) create(args []string) error {
+func (b *FakeBuildx) create(args []string) error {
 	var name, node, driver, endpoint string
 	var platforms []string
 	var appendNode, leave bool

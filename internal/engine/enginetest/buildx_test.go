@@ -18,7 +18,7 @@ func TestFakeBuildxMatchesBuildx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := &Buildx{}
+	fake := &FakeBuildx{}
 	node := func(name, endpoint string, platforms ...string) engine.BuilderNode {
 		return engine.BuilderNode{Builder: "Xb", Node: name, Driver: "remote", Endpoint: endpoint, Platforms: platforms}
 	}
