@@ -163,6 +163,11 @@ func runWithProgress(ctx context.Context, r Runner, args []string, opts BuildOpt
 	if out == nil {
 		out = io.Discard
 	}
+	if _, isFile := out.(interface{ Fd() uintptr }); !isFile {
+		// the display and the text lines write out from two goroutines; a
+		// file stays a file, so the display can still find a terminal
+		out = &syncWriter{w: out}
+	}
 	mode := progressui.DisplayMode(opts.Progress)
 	if opts.Progress == "" {
 		mode = progressui.AutoMode
