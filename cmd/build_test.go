@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,7 +98,7 @@ type buildEnv struct {
 	out     *bytes.Buffer
 	errOut  *bytes.Buffer
 	engines int // engines built
-	dials   int
+	dials   atomic.Int32
 	sockets []string
 }
 
@@ -110,11 +111,17 @@ func newBuildEnv(t *testing.T) *buildEnv {
 		out:    out,
 		errOut: errOut,
 	}
+	var mu sync.Mutex // health checks read the clock concurrently
 	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	be.f = &Factory{
 		IO:     io,
 		Getenv: func(k string) string { return be.env[k] },
-		Now:    func() time.Time { clock = clock.Add(time.Second); return clock },
+		Now: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			clock = clock.Add(time.Second)
+			return clock
+		},
 		NewEngine: func(string) (engine.Engine, error) {
 			be.engines++
 			return be.eng, nil
@@ -124,7 +131,7 @@ func newBuildEnv(t *testing.T) *buildEnv {
 		},
 		DockerContexts: &recordingContexts{},
 		Dial: func(_ context.Context, network, addr string) (net.Conn, error) {
-			be.dials++
+			be.dials.Add(1)
 			a, b := net.Pipe()
 			go func() { _ = b.Close() }()
 			return a, nil
@@ -399,8 +406,8 @@ func TestBuildLintFailureOpensNothing(t *testing.T) {
 	if _, err := os.Stat(be.env["XBUILD_CONFIG_DIR"]); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the node registry was opened: %v", err)
 	}
-	if be.engines != 0 || be.dials != 0 || len(be.f.DockerContexts.(*recordingContexts).ensured) != 0 {
-		t.Errorf("engines built %d, dials %d, contexts %q", be.engines, be.dials, be.f.DockerContexts.(*recordingContexts).ensured)
+	if be.engines != 0 || be.dials.Load() != 0 || len(be.f.DockerContexts.(*recordingContexts).ensured) != 0 {
+		t.Errorf("engines built %d, dials %d, contexts %q", be.engines, be.dials.Load(), be.f.DockerContexts.(*recordingContexts).ensured)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
@@ -33,7 +34,20 @@ func (f *Factory) traced(e engine.Engine, secrets *redact.Redactor) engine.Engin
 	if now == nil {
 		now = time.Now
 	}
-	return &tracingEngine{Engine: e, w: f.IO.ErrOut, secrets: secrets, now: now}
+	// health checks probe concurrently: one line at a time
+	return &tracingEngine{Engine: e, w: &lockedWriter{w: f.IO.ErrOut}, secrets: secrets, now: now}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (t *tracingEngine) trace(args []string) func(error) {
