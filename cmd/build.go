@@ -1,18 +1,28 @@
 package cmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
+	"github.com/xbuild-dev/xbuild/nodes"
 	"github.com/xbuild-dev/xbuild/pipeline"
 )
 
 type buildOptions struct {
+	// f gives the command its dependencies; cmd and args are the command
+	// as invoked (config loading reads which flags were set).
+	f    *Factory
+	cmd  *cobra.Command
+	args []string
+
 	buildArgs []string
 	noLint    bool
 	dryRun    bool
@@ -44,8 +54,12 @@ var buildBindings = []flagBinding{
 }
 
 // NewBuildCmd builds `xbuild build`.
-func NewBuildCmd(f *Factory) *cobra.Command {
-	opts := &buildOptions{}
+func NewBuildCmd(f *Factory) *cobra.Command { return newBuildCmd(f, runBuild) }
+
+// newBuildCmd builds `xbuild build` run by runF (tests pass their own to
+// see the parsed options).
+func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *cobra.Command {
+	opts := &buildOptions{f: f}
 	c := &cobra.Command{
 		Use:   "build [CONTEXT] [flags]",
 		Short: "Lint, build every platform on a native node, push one manifest and verify it",
@@ -78,7 +92,8 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 		GroupID: "main",
 		Args:    rangeArgs(0, 1, "at most one CONTEXT directory"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runBuild(c, f, opts, args)
+			opts.cmd, opts.args = c, args
+			return runF(c.Context(), opts)
 		},
 	}
 	fl := c.Flags()
@@ -109,7 +124,11 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	return c
 }
 
-func runBuild(c *cobra.Command, f *Factory, opts *buildOptions, args []string) error {
+// runBuild runs the whole pipeline as one call; lint comes first, and
+// the node registry, the engine and the registry client are opened when a
+// step first needs them (buildOpener).
+func runBuild(ctx context.Context, opts *buildOptions) error {
+	c, f, args := opts.cmd, opts.f, opts.args
 	lc, err := f.loadConfig(c.Flags(), buildBindings)
 	if err != nil {
 		return err
@@ -138,37 +157,74 @@ func runBuild(c *cobra.Command, f *Factory, opts *buildOptions, args []string) e
 		Secrets: redact.New(),
 		Lint:    f.Linter,
 
+		BinfmtDir:      f.BinfmtDir,
+		LocalNodes:     pipeline.LocalCandidates(f.Getenv, f.fileExists),
 		DockerContexts: f.DockerContexts,
 	}
-	steps := pipeline.Steps()
-	// lint first, before the node registry, the engine or any node is touched
-	if err := pipeline.Run(c.Context(), st, steps[:1]); err != nil {
-		return err
+	if dir, err := f.StateDir(); err == nil {
+		st.StateDir = dir // without one, listing the nodes says what to set
 	}
-	store, err := f.NodeStore()
-	if err != nil {
-		return err
-	}
-	all, corrupt := store.List()
-	for _, e := range corrupt {
-		f.IO.Warnf("%v", e)
-	}
-	st.Nodes = all
-	st.LocalNodes = pipeline.LocalCandidates(f.Getenv, pipeline.FileExists)
-	for _, n := range all {
-		if n.Insecure && n.Builder == lc.Builder {
-			f.IO.Warnf("node %s is reached without TLS (--insecure)", n.Name)
+	st.Open = buildOpener(f, lc.Config, opts.dryRun, st.Secrets)
+	return pipeline.Run(ctx, st, pipeline.Steps())
+}
+
+// buildOpener opens the build's dependencies on first use. A dry run
+// lists the nodes without writing (nodes.ListReadOnly) and never opens the
+// node registry, which creates its directories and lock files.
+func buildOpener(f *Factory, c config.Config, dryRun bool, secrets *redact.Redactor) pipeline.Opener {
+	var store *nodes.Store
+	openStore := func() (*nodes.Store, error) {
+		if store != nil {
+			return store, nil
 		}
+		if dryRun {
+			return nil, errors.New("internal error: a dry run opened the node registry")
+		}
+		st, err := f.NodeStore()
+		if err != nil {
+			return nil, err
+		}
+		store = st
+		return st, nil
 	}
-	eng, err := f.NewEngine(lc.Engine)
-	if err != nil {
-		return err
+	return pipeline.Opener{
+		Nodes: func() ([]nodes.Node, error) {
+			var all []nodes.Node
+			var corrupt []error
+			if dryRun {
+				dir, err := f.StateDir()
+				if err != nil {
+					return nil, err
+				}
+				all, corrupt = nodes.ListReadOnly(dir)
+			} else {
+				st, err := openStore()
+				if err != nil {
+					return nil, err
+				}
+				all, corrupt = st.List()
+			}
+			for _, e := range corrupt {
+				f.IO.Warnf("%v", e)
+			}
+			for _, n := range all {
+				if n.Insecure && n.Builder == c.Builder {
+					f.IO.Warnf("node %s is reached without TLS (--insecure)", n.Name)
+				}
+			}
+			return all, nil
+		},
+		Store: openStore,
+		Engine: func() (engine.Engine, error) {
+			eng, err := f.NewEngine(c.Engine)
+			if err != nil {
+				return nil, err
+			}
+			return f.traced(eng, secrets), nil
+		},
+		Checker:  func(e engine.Engine) *nodes.Checker { return f.Checker(e, c.HealthTimeout) },
+		Registry: func() (pipeline.Registry, error) { return f.registry(), nil },
 	}
-	eng = f.traced(eng, st.Secrets)
-	st.Engine = eng
-	st.Checker = f.Checker(eng, lc.HealthTimeout)
-	st.Registry = f.registry()
-	return pipeline.Run(c.Context(), st, steps[1:])
 }
 
 // mergeBuildArgFlags layers --build-arg over the config's build-args. A

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
@@ -18,6 +19,7 @@ type tracingEngine struct {
 	engine.Engine
 	w       io.Writer
 	secrets *redact.Redactor
+	now     func() time.Time
 }
 
 // traced wraps e when --debug is on.
@@ -28,18 +30,35 @@ func (f *Factory) traced(e engine.Engine, secrets *redact.Redactor) engine.Engin
 	if secrets == nil {
 		secrets = redact.New()
 	}
-	return &tracingEngine{Engine: e, w: f.IO.ErrOut, secrets: secrets}
+	now := f.Now
+	if now == nil {
+		now = time.Now
+	}
+	// health checks probe concurrently: one line at a time
+	return &tracingEngine{Engine: e, w: &lockedWriter{w: f.IO.ErrOut}, secrets: secrets, now: now}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (t *tracingEngine) trace(args []string) func(error) {
 	fmt.Fprintf(t.w, "debug: %s (%s)\n", t.secrets.String(engine.Quote("buildx", args)), t.Engine.Describe())
-	start := time.Now()
+	start := t.now()
 	return func(err error) {
 		status := "ok"
 		if err != nil {
 			status = t.secrets.String(err.Error())
 		}
-		fmt.Fprintf(t.w, "debug: buildx %s: %s in %s\n", firstWord(args), status, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(t.w, "debug: buildx %s: %s in %s\n", firstWord(args), status, t.now().Sub(start).Round(time.Millisecond))
 	}
 }
 
@@ -75,10 +94,23 @@ func (t *tracingEngine) ImagetoolsCreate(ctx context.Context, tags, sources []st
 }
 
 func (t *tracingEngine) Probe(ctx context.Context, pt engine.ProbeTarget) (*engine.ProbeResult, error) {
-	start := time.Now()
+	start := t.now()
 	res, err := t.Engine.Probe(ctx, pt)
-	fmt.Fprintf(t.w, "debug: probe %s (%s): %v in %s\n", pt.Endpoint, pt.Kind, errOrOK(err), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(t.w, "debug: probe %s (%s): %v in %s\n", pt.Endpoint, pt.Kind, errOrOK(err), t.now().Sub(start).Round(time.Millisecond))
 	return res, err
+}
+
+func (t *tracingEngine) ReadBuilder(name string) (*engine.StoredBuilder, error) {
+	b, err := t.Engine.ReadBuilder(name)
+	what := "not there"
+	switch {
+	case err != nil:
+		what = errOrOK(err)
+	case b != nil:
+		what = fmt.Sprintf("%d node(s)", len(b.Nodes))
+	}
+	fmt.Fprintf(t.w, "debug: buildx builder %s in %s: %s\n", name, engine.BuildxConfigDir(), what)
+	return b, err
 }
 
 func teeWriter(a, b io.Writer) io.Writer {

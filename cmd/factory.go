@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+	"net"
 	"time"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
@@ -39,6 +41,13 @@ type Factory struct {
 	// DockerContexts keeps the docker contexts of docker nodes; tests
 	// inject a fake so nothing is written to a real docker config.
 	DockerContexts nodes.DockerContexts
+
+	// Dial opens health-check connections; nil means a net.Dialer. Tests
+	// answer for daemons that are not there.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// FileExists tells whether a local daemon's socket exists; nil means
+	// os.Stat (pipeline.FileExists).
+	FileExists func(path string) bool
 }
 
 // NewFactory returns the production Factory.
@@ -65,7 +74,15 @@ func (f *Factory) NodeStore() (*nodes.Store, error) {
 
 // Checker returns a health checker probing through e, bounded per node.
 func (f *Factory) Checker(e engine.Engine, timeout time.Duration) *nodes.Checker {
-	return &nodes.Checker{Prober: e, Timeout: timeout, Now: f.Now}
+	return &nodes.Checker{Prober: e, Timeout: timeout, Now: f.Now, Dial: f.Dial}
+}
+
+// fileExists is f.FileExists, or os.Stat.
+func (f *Factory) fileExists(path string) bool {
+	if f.FileExists != nil {
+		return f.FileExists(path)
+	}
+	return pipeline.FileExists(path)
 }
 
 // StateDir is the per-user directory for the node registry.

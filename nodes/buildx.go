@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
@@ -21,7 +22,11 @@ const CreateStatusTimeout = 2 * time.Second
 func BuildsPlatform(n Node, p string) bool { return n.builds(p) }
 
 // BuildxNode maps a registered node to a buildx builder node that builds
-// exactly platforms (nil: all the node's platforms). The mapping per kind:
+// exactly platforms (nil: all the node's platforms). The buildx node name
+// is the node's name lower-cased: buildx stores node names lower-cased but
+// looks them up as given, so `create --append --node Arm1` would add a
+// second node instead of updating arm1 (node names are unique ignoring
+// case). The mapping per kind:
 //
 //	buildkit, local  remote driver; TLS files as cacert/cert/key/servername
 //	docker           docker-container driver on the context DockerContextName(n)
@@ -32,7 +37,7 @@ func BuildxNode(n Node, builder string, platforms []string) engine.BuilderNode {
 	}
 	bn := engine.BuilderNode{
 		Builder:         builder,
-		Node:            n.Name,
+		Node:            strings.ToLower(n.Name),
 		Platforms:       platforms,
 		DriverOpts:      maps.Clone(n.DriverOpts),
 		BuildkitdConfig: n.BuildkitdConfig,

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,9 +16,13 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/engine"
 )
 
-// Buildxer runs buildx commands (engine.Engine satisfies it).
+// Buildxer runs buildx commands and reads buildx's builder store
+// (engine.Engine satisfies it).
 type Buildxer interface {
 	Buildx(ctx context.Context, inv engine.Invocation) error
+	// ReadBuilder reads a builder from buildx's store without contacting
+	// its nodes or writing anything; nil when there is no such builder.
+	ReadBuilder(name string) (*engine.StoredBuilder, error)
 }
 
 // PlanNodes turns a routing into buildx builder nodes, each with exactly the
@@ -64,108 +70,303 @@ func DefaultRouting(nodes []Node) (*Plan, error) {
 	return Route(platforms, nodes, health, true)
 }
 
+// DesiredBuilder is what a buildx builder whose registered nodes are
+// members holds while plan is built: the members' default routing, except
+// that every platform plan routes is pinned where plan says (planNodes are
+// the nodes plan names; they need not be registered, e.g. this machine's
+// daemon). Each platform stays pinned on exactly one node, which is how
+// buildx picks the node for a platform; the builder's other platforms stay
+// as SyncBuilder leaves them, so building some of the platforms, or falling
+// back to emulation for one, changes only what it must. A nil plan gives
+// the default routing.
+func DesiredBuilder(members []Node, plan *Plan, planNodes []Node) ([]engine.BuilderNode, error) {
+	byPlatform := map[string]Assignment{}
+	if len(members) > 0 {
+		def, err := DefaultRouting(members)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range def.Assignments {
+			byPlatform[a.Platform] = a
+		}
+	}
+	if plan != nil {
+		for _, a := range plan.Assignments {
+			byPlatform[a.Platform] = a
+		}
+	}
+	// platforms sorted, so a node's pinned list (and its spec hash) does
+	// not depend on the order the platforms were asked for
+	merged := &Plan{}
+	for _, p := range slices.Sorted(maps.Keys(byPlatform)) {
+		merged.Assignments = append(merged.Assignments, byPlatform[p])
+	}
+	return PlanNodes(merged, append(slices.Clone(members), planNodes...)), nil
+}
+
 // SyncResult says what a sync changed.
 type SyncResult struct {
 	Builder string
 	// Nodes are the builder's nodes after the sync, with their platforms.
 	Nodes []engine.BuilderNode
-	// Changed lists what was done: "create amd1", "update arm1", "leave q".
+	// Changed lists what was done: "create amd1", "update arm1", "leave q",
+	// "remove builder"; empty when the builder was already as desired.
 	Changed []string
 }
 
 // SyncBuilder makes the buildx builder match the registry's nodes for it
-// (their default routing), changing only what differs from the last sync:
-// new or changed nodes are created with `buildx create --append --node`,
-// nodes no longer in it leave with `--leave`, and an empty builder is
-// removed. A lock per builder keeps concurrent syncs from interleaving.
+// (their default routing; see ApplyBuilder for how). The nodes are listed
+// under the builder's lock, so two concurrent syncs cannot leave the
+// builder as the first of them saw the registry. A node file that cannot
+// be read stops the sync: the node may belong to the builder.
 func SyncBuilder(ctx context.Context, bx Buildxer, s *Store, builder string) (*SyncResult, error) {
-	unlock, err := flock(filepath.Join(s.buildersDir(), builder+".lock"), true, s.lockTimeout())
+	return syncRouted(ctx, bx, s, builder, nil, nil, true)
+}
+
+// SyncRouted is SyncBuilder for a build: the platforms plan routes are
+// pinned on the nodes plan names (planNodes), the builder's other platforms
+// stay on their default nodes (see DesiredBuilder). Node files that cannot
+// be read are left out, as the build that routed without them did.
+func SyncRouted(ctx context.Context, bx Buildxer, s *Store, builder string, plan *Plan, planNodes []Node) (*SyncResult, error) {
+	return syncRouted(ctx, bx, s, builder, plan, planNodes, false)
+}
+
+func syncRouted(ctx context.Context, bx Buildxer, s *Store, builder string, plan *Plan, planNodes []Node, strict bool) (*SyncResult, error) {
+	unlock, err := lockBuilder(s, builder)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-
-	all, errs := s.List()
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("cannot sync builder %s while a node file is unreadable: %w", builder, errs[0])
-	}
-	var members []Node
-	for _, n := range all {
-		if n.Builder == builder {
-			members = append(members, n)
-		}
-	}
-	desired := []engine.BuilderNode{}
-	if len(members) > 0 {
-		plan, err := DefaultRouting(members)
-		if err != nil {
-			return nil, err
-		}
-		desired = PlanNodes(plan, members)
-	}
-	current, err := s.SyncState(builder)
+	members, err := s.members(builder, strict)
 	if err != nil {
 		return nil, err
 	}
-	res := &SyncResult{Builder: builder}
-	want := map[string]string{}
-	for i := range desired {
-		desired[i].Builder = builder
-		want[desired[i].Node] = specHash(desired[i])
+	desired, err := DesiredBuilder(members, plan, planNodes)
+	if err != nil {
+		return nil, err
 	}
-	run := func(what string, args []string) error {
-		var stderr bytes.Buffer
-		if err := bx.Buildx(ctx, engine.Invocation{Args: args, Stderr: &stderr}); err != nil {
-			return fmt.Errorf("syncing buildx builder %s (%s): %v%s", builder, what, err, tail(stderr.String()))
-		}
-		res.Changed = append(res.Changed, what)
-		return nil
-	}
+	return applyLocked(ctx, bx, s, builder, desired)
+}
 
-	applied := map[string]string{}
-	for k, v := range current {
-		applied[k] = v
+// ApplyBuilder makes the buildx builder hold exactly the desired nodes,
+// changing only what differs: the registry records, per builder, a hash
+// of each node's `buildx create` arguments as last applied, and buildx's
+// own store (read, never written, through bx.ReadBuilder) says which
+// nodes the builder still has, so a builder or node removed by hand is
+// created again. New or changed nodes are created (`buildx create`, then
+// `--append`), nodes not desired leave (`--leave`), and an empty desired
+// list removes the builder. When nothing differs no buildx command runs
+// and nothing is written. A lock per builder keeps concurrent applies
+// from interleaving; a failure records what was applied before it, so the
+// next apply retries only the rest.
+func ApplyBuilder(ctx context.Context, bx Buildxer, s *Store, builder string, desired []engine.BuilderNode) (*SyncResult, error) {
+	unlock, err := lockBuilder(s, builder)
+	if err != nil {
+		return nil, err
 	}
-	save := func() error { return s.SetSyncState(builder, applied) }
-	if len(desired) == 0 && len(current) > 0 {
-		if err := run("remove builder", engine.RemoveArgs(builder)); err != nil {
-			return nil, err
+	defer unlock()
+	return applyLocked(ctx, bx, s, builder, desired)
+}
+
+// PreviewBuilder returns the buildx commands ApplyBuilder would run for
+// the registry in dir, writing nothing (for --dry-run): the recorded state
+// is read without the registry lock (it is replaced atomically) and a
+// missing registry counts as one that never synced.
+func PreviewBuilder(bx Buildxer, dir, builder string, desired []engine.BuilderNode) ([]BuilderChange, error) {
+	recorded, err := ReadSyncState(dir, builder)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := bx.ReadBuilder(builder)
+	if err != nil {
+		return nil, fmt.Errorf("checking buildx builder %s: %w", builder, err)
+	}
+	return DiffBuilder(builder, withBuilder(builder, desired), recorded, stored), nil
+}
+
+// members lists the registered nodes of builder. A node file that cannot
+// be read is an error when strict, and left out otherwise; a registry that
+// cannot be listed at all is always an error.
+func (s *Store) members(builder string, strict bool) ([]Node, error) {
+	unlock, err := s.lock(s.nodesDir(), false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	names, err := s.names()
+	if err != nil {
+		return nil, err
+	}
+	var out []Node
+	for _, name := range names {
+		n, err := s.readNode(name)
+		if err != nil {
+			if strict {
+				return nil, fmt.Errorf("cannot sync builder %s while a node file is unreadable: %w", builder, err)
+			}
+			continue
 		}
-		return res, s.SetSyncState(builder, map[string]string{})
+		if n.Builder == builder {
+			out = append(out, n)
+		}
 	}
-	exists := len(current) > 0
+	return out, nil
+}
+
+func lockBuilder(s *Store, builder string) (func(), error) {
+	if err := ValidateName(builder); err != nil {
+		return nil, fmt.Errorf("builder %w", err)
+	}
+	return flock(filepath.Join(s.buildersDir(), builder+".lock"), true, s.lockTimeout())
+}
+
+func applyLocked(ctx context.Context, bx Buildxer, s *Store, builder string, desired []engine.BuilderNode) (*SyncResult, error) {
+	recorded, err := s.SyncState(builder)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := bx.ReadBuilder(builder)
+	if err != nil {
+		return nil, fmt.Errorf("checking buildx builder %s: %w", builder, err)
+	}
+	desired = withBuilder(builder, desired)
+	res := &SyncResult{Builder: builder, Nodes: desired}
+	applied := stillApplied(recorded, stored)
+	save := func() error {
+		if maps.Equal(applied, recorded) {
+			return nil
+		}
+		return s.SetSyncState(builder, applied)
+	}
+	for _, c := range DiffBuilder(builder, desired, recorded, stored) {
+		var stderr bytes.Buffer
+		if err := bx.Buildx(ctx, engine.Invocation{Args: c.Args, Stderr: &stderr}); err != nil {
+			_ = save()
+			return nil, fmt.Errorf("syncing buildx builder %s (%s): %v%s", builder, c.What, err, tail(stderr.String()))
+		}
+		switch c.op {
+		case opRemove:
+			clear(applied)
+		case opLeave:
+			delete(applied, strings.ToLower(c.node))
+		default:
+			applied[c.node] = c.hash
+		}
+		res.Changed = append(res.Changed, c.What)
+	}
+	return res, save()
+}
+
+// withBuilder returns a copy of desired naming builder, sorted by node.
+func withBuilder(builder string, desired []engine.BuilderNode) []engine.BuilderNode {
+	out := slices.Clone(desired)
+	for i := range out {
+		out[i].Builder = builder
+	}
+	slices.SortFunc(out, func(a, b engine.BuilderNode) int { return strings.Compare(a.Node, b.Node) })
+	return out
+}
+
+// stillApplied is the recorded state minus the nodes buildx no longer has
+// (all of them when the builder itself is gone), keyed by lower-cased node
+// name as buildx keeps it.
+func stillApplied(recorded map[string]string, stored *engine.StoredBuilder) map[string]string {
+	out := map[string]string{}
+	if stored == nil {
+		return out
+	}
+	for _, n := range stored.Nodes {
+		for name, h := range recorded {
+			if strings.EqualFold(name, n.Name) {
+				out[strings.ToLower(n.Name)] = h
+			}
+		}
+	}
+	return out
+}
+
+// BuilderChange is one buildx command that brings a builder closer to
+// what is desired.
+type BuilderChange struct {
+	// What says what it does: "create amd1", "update arm1", "leave q",
+	// "remove builder".
+	What string
+	// Args are the buildx arguments.
+	Args []string
+
+	op   changeOp
+	node string
+	hash string
+}
+
+type changeOp int
+
+const (
+	opCreate changeOp = iota // create or update a node
+	opLeave
+	opRemove
+)
+
+// DiffBuilder returns the buildx commands that turn a builder into desired
+// (nodes named, with Builder set), given what the registry recorded at the
+// last apply (node -> spec hash) and the builder as buildx's store has it
+// (nil: buildx has no such builder). A desired node is created when buildx
+// lacks it, updated when its recorded hash differs, and left alone
+// otherwise; nodes buildx has that are not desired leave; no desired node
+// removes the builder, if buildx has it. Leaves come first when a node the
+// builder has stays in it (after a create, buildx waits for every node of
+// the builder to answer, and the node replaced is often one that is down);
+// otherwise creates come first, so the builder never loses its last node.
+func DiffBuilder(builder string, desired []engine.BuilderNode, recorded map[string]string, stored *engine.StoredBuilder) []BuilderChange {
+	inBuildx := map[string]string{} // lower-cased name -> name as buildx keeps it
+	if stored != nil {
+		for _, n := range stored.Nodes {
+			inBuildx[strings.ToLower(n.Name)] = n.Name
+		}
+	}
+	if len(desired) == 0 {
+		if stored == nil {
+			return nil
+		}
+		return []BuilderChange{{What: "remove builder", Args: engine.RemoveArgs(builder), op: opRemove}}
+	}
+	applied := stillApplied(recorded, stored)
+	var creates, leaves []BuilderChange
+	exists := stored != nil
+	want := map[string]bool{}
+	retained := false // a node buildx has stays in the builder
 	for _, bn := range desired {
-		h := want[bn.Node]
-		if current[bn.Node] == h {
+		key := strings.ToLower(bn.Node)
+		want[key] = true
+		h := specHash(bn)
+		_, present := inBuildx[key]
+		retained = retained || present
+		if present && applied[key] == h {
 			continue
 		}
 		verb := "create"
-		if _, ok := current[bn.Node]; ok {
+		if present {
 			verb = "update"
 		}
-		if err := run(verb+" "+bn.Node, engine.CreateArgs(bn, exists)); err != nil {
-			_ = save()
-			return nil, err
-		}
+		creates = append(creates, BuilderChange{What: verb + " " + bn.Node, Args: engine.CreateArgs(bn, exists), op: opCreate, node: key, hash: h})
 		exists = true
-		applied[bn.Node] = h
 	}
 	var leaving []string
-	for name := range current {
-		if _, ok := want[name]; !ok {
+	for key, name := range inBuildx {
+		if !want[key] {
 			leaving = append(leaving, name)
 		}
 	}
 	sort.Strings(leaving)
 	for _, name := range leaving {
-		if err := run("leave "+name, engine.LeaveArgs(builder, name)); err != nil {
-			_ = save()
-			return nil, err
-		}
-		delete(applied, name)
+		leaves = append(leaves, BuilderChange{What: "leave " + name, Args: engine.LeaveArgs(builder, name), op: opLeave, node: name})
 	}
-	res.Nodes = desired
-	return res, save()
+	if retained {
+		// leave first: `buildx create` waits (up to the status timeout) for
+		// every node of the builder, and a node that leaves is often a dead one
+		return append(leaves, creates...)
+	}
+	return append(creates, leaves...)
 }
 
 func (s *Store) lockTimeout() time.Duration {

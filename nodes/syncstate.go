@@ -34,7 +34,28 @@ func (s *Store) SyncState(builder string) (map[string]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	path := s.syncFile(builder)
+	return readSyncFile(s.syncFile(builder))
+}
+
+// ReadSyncState is SyncState for the registry in dir, writing nothing (for
+// --dry-run): no directory or lock file is created, and the record is read
+// without the lock, which is safe because it is replaced atomically. A
+// registry that does not exist has synced nothing.
+func ReadSyncState(dir, builder string) (map[string]string, error) {
+	if err := ValidateName(builder); err != nil {
+		return nil, fmt.Errorf("builder %w", err)
+	}
+	if dir == "" {
+		return map[string]string{}, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	return readSyncFile((&Store{dir: abs}).syncFile(builder))
+}
+
+func readSyncFile(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil

@@ -1,8 +1,8 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,10 +11,11 @@ import (
 	"strings"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/nodes"
 )
 
-// BuildStep syncs the plan's buildx builder and runs one buildx build across
-// its nodes.
+// BuildStep applies the plan's buildx builder and runs one buildx build
+// across its nodes.
 type BuildStep struct{}
 
 // Name implements Step.
@@ -28,15 +29,12 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	if s.Plan == nil || len(s.Builder) == 0 {
 		return errNoPlan
 	}
-	if err := syncBuilder(ctx, s.Engine, s.Builder); err != nil {
+	eng, err := s.engine()
+	if err != nil {
 		return err
 	}
-	if s.Plan != nil && len(s.Nodes) > 0 && hasEmulated(s) {
-		// a fallback routing of registered nodes is not the normal one: do
-		// not leave its builder behind
-		defer func() {
-			_ = s.Engine.Buildx(context.WithoutCancel(ctx), engine.Invocation{Args: engine.RemoveArgs(s.Builder[0].Builder)})
-		}()
+	if err := applyBuilder(ctx, s, eng); err != nil {
+		return err
 	}
 	// masked output; a terminal stays a terminal so the tty display works
 	var out io.WriteCloser = s.Secrets.Writer(s.Err)
@@ -46,11 +44,10 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	defer out.Close()
 	opts := engine.BuildOptions{Progress: s.Config.Progress, Out: out, StallTimeout: s.Config.StallTimeout}
 	var res *engine.BuildResult
-	var err error
-	if needsSplit(s.Spec, len(s.Builder)) {
-		res, err = buildSplit(ctx, s, opts)
+	if n := routedNodeCount(s.Plan); needsSplit(s.Spec, n) {
+		res, err = buildSplit(ctx, s, eng, n, opts)
 	} else {
-		res, err = s.Engine.Build(ctx, s.Spec, opts)
+		res, err = eng.Build(ctx, s.Spec, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
@@ -62,16 +59,55 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	return nil
 }
 
+// applyBuilder writes what the builder needs outside buildx (the docker
+// context of this machine's Docker engine), then brings the buildx
+// builder to the plan the way every builder sync does (nodes.SyncRouted),
+// running buildx only where the builder differs from its last sync.
+func applyBuilder(ctx context.Context, s *State, eng engine.Engine) error {
+	for _, dc := range s.Contexts {
+		if s.DockerContexts == nil {
+			return errors.New("internal error: no docker context store")
+		}
+		if err := s.DockerContexts.Ensure(dc); err != nil {
+			return err
+		}
+	}
+	st, err := s.store()
+	if err != nil {
+		return err
+	}
+	res, err := nodes.SyncRouted(ctx, eng, st, s.Config.Builder, s.Plan, s.RoutedNodes)
+	if err != nil {
+		return err
+	}
+	s.Builder = res.Nodes
+	if len(res.Changed) == 0 {
+		s.Log.Info("buildx builder %s: as the last sync left it, nothing to change", res.Builder)
+	} else {
+		s.Log.Info("buildx builder %s: %s", res.Builder, strings.Join(res.Changed, ", "))
+	}
+	return nil
+}
+
+// routedNodeCount is how many nodes the plan builds on.
+func routedNodeCount(plan *nodes.Plan) int {
+	seen := map[string]bool{}
+	for _, a := range plan.Assignments {
+		seen[a.Node] = true
+	}
+	return len(seen)
+}
+
 // buildSplit builds one bake target per platform, each pushed by digest
 // with its own registry cache, then merges them into the tagged list.
-func buildSplit(ctx context.Context, s *State, opts engine.BuildOptions) (*engine.BuildResult, error) {
+func buildSplit(ctx context.Context, s *State, eng engine.Engine, nodeCount int, opts engine.BuildOptions) (*engine.BuildResult, error) {
 	repo, err := repository(s.Spec.Tags[0])
 	if err != nil {
 		return nil, err
 	}
-	s.Log.Info("registry cache on %d nodes: one build per platform, each with its own cache ref, merged into one manifest list", len(s.Builder))
+	s.Log.Info("registry cache on %d nodes: one build per platform, each with its own cache ref, merged into one manifest list", nodeCount)
 	specs := splitSpecs(s.Spec, repo)
-	results, err := s.Engine.Bake(ctx, s.Spec.Builder, specs, bakeAllow(s.Spec), opts)
+	results, err := eng.Bake(ctx, s.Spec.Builder, specs, bakeAllow(s.Spec), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +119,7 @@ func buildSplit(ctx context.Context, s *State, opts engine.BuildOptions) (*engin
 		}
 		sources = append(sources, repo+"@"+r.Digest)
 	}
-	digest, err := s.Engine.ImagetoolsCreate(ctx, s.Spec.Tags, sources)
+	digest, err := eng.ImagetoolsCreate(ctx, s.Spec.Tags, sources)
 	if err != nil {
 		return nil, err
 	}
@@ -103,33 +139,4 @@ func bakeAllow(spec engine.BuildSpec) []string {
 		}
 	}
 	return out
-}
-
-func hasEmulated(s *State) bool {
-	for _, a := range s.Plan.Assignments {
-		if a.Emulated {
-			return true
-		}
-	}
-	return false
-}
-
-// syncBuilder creates or updates the builder node by node; `buildx create
-// --node` is idempotent, so this heals a builder someone changed by hand.
-func syncBuilder(ctx context.Context, e engine.Engine, bns []engine.BuilderNode) error {
-	for i, bn := range bns {
-		var stderr bytes.Buffer
-		if err := e.Buildx(ctx, engine.Invocation{Args: engine.CreateArgs(bn, i > 0), Stderr: &stderr}); err != nil {
-			return fmt.Errorf("setting up buildx builder %s (node %s): %v%s", bn.Builder, bn.Node, err, indentTail(stderr.String()))
-		}
-	}
-	return nil
-}
-
-func indentTail(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return ""
-	}
-	return "\n  " + strings.ReplaceAll(s, "\n", "\n  ")
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -14,27 +13,22 @@ import (
 
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/internal/engine/enginetest"
 	"github.com/xbuild-dev/xbuild/internal/lint"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
 	"github.com/xbuild-dev/xbuild/nodes"
 )
 
-// fakeEngine records buildx commands and builds, and answers probes.
+// fakeEngine keeps buildx builders as buildx does (enginetest.FakeBuildx),
+// records buildx commands and builds, and answers probes.
 type fakeEngine struct {
+	enginetest.FakeBuildx
 	mu       sync.Mutex
-	buildx   []string
 	builds   []engine.BuildSpec
 	digest   string
 	buildErr error
 	probes   map[string][]string // endpoint -> platforms it reports
-}
-
-func (e *fakeEngine) Buildx(_ context.Context, inv engine.Invocation) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.buildx = append(e.buildx, strings.Join(inv.Args, " "))
-	return nil
 }
 
 func (e *fakeEngine) Build(_ context.Context, spec engine.BuildSpec, opts engine.BuildOptions) (*engine.BuildResult, error) {
@@ -48,23 +42,19 @@ func (e *fakeEngine) Build(_ context.Context, spec engine.BuildSpec, opts engine
 	return &engine.BuildResult{Digest: e.digest}, nil
 }
 
-func (e *fakeEngine) Bake(_ context.Context, builder string, specs map[string]engine.BuildSpec, _ []string, _ engine.BuildOptions) (map[string]*engine.BuildResult, error) {
+func (e *fakeEngine) Bake(ctx context.Context, builder string, specs map[string]engine.BuildSpec, _ []string, _ engine.BuildOptions) (map[string]*engine.BuildResult, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	out := map[string]*engine.BuildResult{}
 	for name, s := range specs {
 		e.builds = append(e.builds, s)
 		out[name] = &engine.BuildResult{Digest: "sha256:" + name}
 	}
-	e.buildx = append(e.buildx, "bake --builder "+builder)
-	return out, nil
+	e.mu.Unlock()
+	return out, e.FakeBuildx.Buildx(ctx, engine.Invocation{Args: []string{"bake", "--builder", builder}})
 }
 
-func (e *fakeEngine) ImagetoolsCreate(_ context.Context, tags, sources []string) (string, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.buildx = append(e.buildx, strings.Join(engine.ImagetoolsCreateArgs(tags, sources, ""), " "))
-	return e.digest, nil
+func (e *fakeEngine) ImagetoolsCreate(ctx context.Context, tags, sources []string) (string, error) {
+	return e.digest, e.FakeBuildx.Buildx(ctx, engine.Invocation{Args: engine.ImagetoolsCreateArgs(tags, sources, "")})
 }
 
 func (e *fakeEngine) Probe(_ context.Context, t engine.ProbeTarget) (*engine.ProbeResult, error) {
@@ -72,6 +62,21 @@ func (e *fakeEngine) Probe(_ context.Context, t engine.ProbeTarget) (*engine.Pro
 }
 
 func (e *fakeEngine) Describe() string { return "fake engine" }
+
+// fakeContexts records the docker contexts written.
+type fakeContexts struct {
+	mu      sync.Mutex
+	ensured []string
+}
+
+func (c *fakeContexts) Ensure(dc engine.DockerContext) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ensured = append(c.ensured, dc.Name+" "+dc.Host)
+	return nil
+}
+
+func (c *fakeContexts) Remove(string) error { return errors.New("the build removes no docker context") }
 
 // fakeDialer answers unix sockets whose path is not in dead; it counts dials.
 type fakeDialer struct {
@@ -164,7 +169,8 @@ type harness struct {
 }
 
 // newHarness sets up a State with three local nodes (amd1, arm1, emulated
-// qemu), all reachable unless listed in dead.
+// qemu) registered in a node registry of its own, all reachable unless
+// listed in dead.
 func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
 	t.Helper()
 	h := &harness{
@@ -178,18 +184,23 @@ func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
 	for _, d := range dead {
 		h.dialer.dead["/run/"+d+".sock"] = true
 	}
-	var list []nodes.Node
+	store, err := nodes.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range []nodes.Node{
 		{Name: "amd1", Endpoint: "unix:///run/amd1.sock", Platforms: []string{"linux/amd64"}},
 		{Name: "arm1", Endpoint: "unix:///run/arm1.sock", Platforms: []string{"linux/arm64"}},
 		{Name: "qemu", Endpoint: "unix:///run/qemu.sock", Platforms: []string{"linux/amd64", "linux/arm64"}, Emulated: true},
 	} {
 		n.Kind, n.Builder = nodes.KindLocal, "xbuild"
-		norm, err := n.Normalized()
-		if err != nil {
+		if err := store.Put(n); err != nil {
 			t.Fatal(err)
 		}
-		list = append(list, norm)
+	}
+	list, errs := store.List()
+	if len(errs) > 0 {
+		t.Fatal(errs)
 	}
 	h.state = &State{
 		Config:  cfg,
@@ -201,6 +212,7 @@ func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
 		Secrets: redact.New(),
 		Engine:  h.eng,
 		Nodes:   list,
+		Store:   store,
 		Checker: &nodes.Checker{Prober: h.eng, Dial: h.dialer.Dial, Timeout: time.Second},
 		Lint: func(context.Context, lint.Options) (*lint.Result, error) {
 			h.linted++
@@ -208,6 +220,30 @@ func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
 		},
 	}
 	return h
+}
+
+// noRegisteredNodes gives the harness an empty node registry.
+func (h *harness) noRegisteredNodes(t *testing.T) {
+	t.Helper()
+	store, err := nodes.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.state.Store, h.state.Nodes = store, nil
+}
+
+// rerun resets what a run leaves in State and output, keeping the
+// engine's builders, the registry and the dialer.
+func (h *harness) rerun(t *testing.T) error {
+	t.Helper()
+	s := h.state
+	*s = State{Config: s.Config, Options: s.Options, Getenv: s.Getenv, Now: s.Now, Out: s.Out, Err: s.Err, Log: s.Log, Secrets: s.Secrets,
+		Lint: s.Lint, Open: s.Open, StateDir: s.StateDir, BinfmtDir: s.BinfmtDir, LocalNodes: s.LocalNodes, DockerContexts: s.DockerContexts,
+		Engine: s.Engine, Nodes: s.Nodes, Store: s.Store, Checker: s.Checker, Registry: s.Registry}
+	h.out.Reset()
+	h.err.Reset()
+	h.eng.Reset()
+	return Run(context.Background(), s, Steps())
 }
 
 func pushConfig() config.Config {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
@@ -51,13 +52,21 @@ func FileExists(path string) bool {
 	return err == nil
 }
 
-// planLocal routes every platform to the first local daemon that answers:
-// its native platform natively, others through the QEMU emulation it
-// reports (buildkitd lists what binfmt gives it). It says so in one line.
+// planLocal routes the platforms to the first local daemon that answers,
+// through nodes.Route like registered nodes: the daemon stands in for up
+// to two nodes (localNodes), native for its own platform and emulated for
+// the platforms it runs through QEMU (buildkitd lists what binfmt_misc
+// gives it; for a Docker engine, this machine's binfmt_misc says). It says
+// so in one line. Nothing is written here: the docker context a Docker
+// engine needs goes to s.Contexts, for the build step to write.
 func planLocal(ctx context.Context, s *State) (*nodes.Plan, []nodes.Node, error) {
+	checker, err := s.checker()
+	if err != nil {
+		return nil, nil, err
+	}
 	var tried []string
 	for _, cand := range s.LocalNodes {
-		h := s.Checker.Check(ctx, []nodes.Node{cand})[0]
+		h := checker.Check(ctx, []nodes.Node{cand})[0]
 		if !h.Healthy() {
 			tried = append(tried, fmt.Sprintf("%s: %s", cand.Endpoint, h.Status))
 			continue
@@ -66,19 +75,11 @@ func planLocal(ctx context.Context, s *State) (*nodes.Plan, []nodes.Node, error)
 		if cand.Kind == nodes.KindDocker {
 			// a Docker engine reports only its own architecture; QEMU comes
 			// from this machine's binfmt_misc
-			reported = append(reported, emulatedHere(s.Config.Platforms, h.Platforms)...)
+			reported = append(slices.Clone(reported), emulatedHere(s.Config.Platforms, h.Platforms, s.BinfmtDir)...)
 		}
-		plan := &nodes.Plan{}
-		var natives, emulated, missing []string
+		var missing []string
 		for _, p := range s.Config.Platforms {
-			switch {
-			case len(reported) > 0 && reported[0] == p:
-				natives = append(natives, p)
-				plan.Assignments = append(plan.Assignments, nodes.Assignment{Platform: p, Node: cand.Name, Reason: "this machine"})
-			case containsString(reported, p):
-				emulated = append(emulated, p)
-				plan.Assignments = append(plan.Assignments, nodes.Assignment{Platform: p, Node: cand.Name, Emulated: true, Reason: "this machine, through QEMU"})
-			default:
+			if !slices.Contains(reported, p) {
 				missing = append(missing, p)
 			}
 		}
@@ -86,26 +87,38 @@ func planLocal(ctx context.Context, s *State) (*nodes.Plan, []nodes.Node, error)
 			return nil, nil, fmt.Errorf("no build nodes are registered, and this machine's %s at %s cannot build %s (it reports %s): install QEMU (apt-get install qemu-user-static binfmt-support), or register a native node: xbuild nodes add NAME --endpoint URL --platform %s",
 				cand.Kind, cand.Endpoint, strings.Join(missing, ", "), strings.Join(h.Platforms, ", "), missing[0])
 		}
-		if cand.Kind == nodes.KindDocker {
-			// buildx's docker-container driver reaches the engine through a context
-			if err := s.DockerContexts.Ensure(engine.DockerContext{Name: nodes.DockerContextName(cand.Name), Host: cand.Endpoint, Description: "xbuild: this machine's Docker engine"}); err != nil {
-				return nil, nil, err
-			}
-		}
-		node := cand
-		node.Platforms = s.Config.Platforms
-		node.Builder = s.Config.Builder
-		node, err := node.Normalized()
+		local, err := localNodes(cand, reported, s.Config.Platforms, s.Config.Builder)
 		if err != nil {
 			return nil, nil, err
 		}
+		// QEMU is what this machine has, so it is used without --allow-emulation
+		plan, err := nodes.Route(s.Config.Platforms, local, map[string]nodes.Health{cand.Name: h}, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		var natives, emulated []string
+		for i, a := range plan.Assignments {
+			if a.Emulated {
+				emulated = append(emulated, a.Platform)
+				plan.Assignments[i].Reason = "this machine, through QEMU"
+			} else {
+				natives = append(natives, a.Platform)
+				plan.Assignments[i].Reason = "this machine"
+			}
+		}
+		// one warning about this machine instead of Route's per platform
+		plan.Warnings = nil
 		line := fmt.Sprintf("No build nodes are registered: building on this machine's %s at %s (%s native", cand.Kind, cand.Endpoint, orDash(natives))
 		if len(emulated) > 0 {
 			line += fmt.Sprintf(", %s through QEMU", strings.Join(emulated, ", "))
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s built through QEMU on this machine (RUN steps run emulated, 5-20x slower for compiling unless the Dockerfile cross-compiles on $BUILDPLATFORM): register native nodes with xbuild nodes add", strings.Join(emulated, ", ")))
 		}
+		if cand.Kind == nodes.KindDocker {
+			// buildx's docker-container driver reaches the engine through a context
+			s.Contexts = append(s.Contexts, engine.DockerContext{Name: nodes.DockerContextName(cand.Name), Host: cand.Endpoint, Description: "xbuild: this machine's Docker engine"})
+		}
 		s.Log.Warn("%s).", line)
-		return plan, []nodes.Node{node}, nil
+		return plan, local, nil
 	}
 	msg := "no build nodes are registered and this machine runs no BuildKit or Docker engine xbuild can use"
 	if len(tried) > 0 {
@@ -117,35 +130,63 @@ func planLocal(ctx context.Context, s *State) (*nodes.Plan, []nodes.Node, error)
 		"or start BuildKit here: buildkitd --addr unix:///run/buildkit/buildkitd.sock")
 }
 
+// localNodes turns a local daemon that reports platforms (native first)
+// into the nodes Route chooses from, limited to the requested platforms: a
+// native node for its first platform and an emulated node for the others.
+// Both are the one daemon, so they share its name (and so its health, and
+// one buildx node with the platforms routed to either).
+func localNodes(daemon nodes.Node, reported, requested []string, builder string) ([]nodes.Node, error) {
+	if len(reported) == 0 {
+		return nil, nil
+	}
+	var native, emulated []string
+	for _, p := range requested {
+		switch {
+		case p == reported[0]:
+			native = append(native, p)
+		case slices.Contains(reported[1:], p):
+			emulated = append(emulated, p)
+		}
+	}
+	var out []nodes.Node
+	for _, part := range []struct {
+		platforms []string
+		emulated  bool
+	}{{native, false}, {emulated, true}} {
+		if len(part.platforms) == 0 {
+			continue
+		}
+		n := daemon
+		n.Platforms, n.Emulated, n.Builder = part.platforms, part.emulated, builder
+		norm, err := n.Normalized()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, norm)
+	}
+	return out, nil
+}
+
 // emulatedHere lists the requested foreign platforms this machine's
-// binfmt_misc can run.
-func emulatedHere(requested, native []string) []string {
+// binfmt_misc (mounted at binfmtDir; "" is the real one) can run.
+func emulatedHere(requested, native []string, binfmtDir string) []string {
 	var foreign []string
 	for _, p := range requested {
-		if !containsString(native, p) {
+		if !slices.Contains(native, p) {
 			foreign = append(foreign, p)
 		}
 	}
-	missing, err := nodes.CheckEmulation(foreign, "")
+	missing, err := nodes.CheckEmulation(foreign, binfmtDir)
 	if err != nil {
 		return nil
 	}
 	var out []string
 	for _, p := range foreign {
-		if !containsString(missing, p) {
+		if !slices.Contains(missing, p) {
 			out = append(out, p)
 		}
 	}
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func orDash(list []string) string {

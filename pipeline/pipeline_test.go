@@ -4,10 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
+	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/internal/lint"
 	"github.com/xbuild-dev/xbuild/nodes"
 )
@@ -21,11 +28,12 @@ func TestPipelineNativePushVerifyReport(t *testing.T) {
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatalf("Run: %v\nstderr:\n%s", err, h.err)
 	}
-	// the plan builder holds exactly the routed nodes, with their platforms
-	if len(h.eng.buildx) != 2 ||
-		!strings.Contains(h.eng.buildx[0], "--node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock") ||
-		!strings.Contains(h.eng.buildx[1], "--node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock") {
-		t.Errorf("buildx calls = %q", h.eng.buildx)
+	// the builder holds the routed nodes, each pinned to its platforms
+	assertCalls(t, h.eng,
+		"create --name xbuild --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock",
+		"create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock")
+	if !strings.Contains(h.err.String(), "buildx builder xbuild: create amd1, create arm1") {
+		t.Errorf("the builder sync is not reported:\n%s", h.err)
 	}
 	if len(h.eng.builds) != 1 {
 		t.Fatalf("builds = %d", len(h.eng.builds))
@@ -55,14 +63,47 @@ func TestPipelineNativePushVerifyReport(t *testing.T) {
 	if !strings.Contains(h.err.String(), "#1 RUN echo http://[REDACTED]@proxy:3128") {
 		t.Errorf("build output not redacted as expected:\n%s", h.err)
 	}
+
+	// the next build finds the builder as it left it: no buildx command
+	if err := h.rerun(t); err != nil {
+		t.Fatalf("second Run: %v\n%s", err, h.err)
+	}
+	assertCalls(t, h.eng)
+	if !strings.Contains(h.err.String(), "buildx builder xbuild: as the last sync left it, nothing to change") {
+		t.Errorf("second build:\n%s", h.err)
+	}
+	// a builder removed by hand is noticed and made again
+	h.eng.DeleteBuilder("xbuild")
+	if err := h.rerun(t); err != nil {
+		t.Fatalf("third Run: %v\n%s", err, h.err)
+	}
+	assertCalls(t, h.eng,
+		"create --name xbuild --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock",
+		"create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock")
+}
+
+// assertCalls checks the buildx commands run since the last check.
+func assertCalls(t *testing.T, e *fakeEngine, want ...string) {
+	t.Helper()
+	if got := e.Calls(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("buildx calls:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	e.Reset()
 }
 
 func TestPipelineFallbackToEmulation(t *testing.T) {
 	cfg := pushConfig()
 	cfg.AllowEmulation = true
-	h := newHarness(t, cfg, "arm1")
+	h := newHarness(t, cfg)
 	h.state.Registry = pushedRegistry("gzip")
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	h.eng.Reset()
+
+	// arm1 goes down: arm64 moves to qemu, and only arm64 moves
+	h.dialer.dead["/run/arm1.sock"] = true
+	if err := h.rerun(t); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
 	}
 	a := h.state.Plan.Assignments
@@ -72,13 +113,21 @@ func TestPipelineFallbackToEmulation(t *testing.T) {
 	if !strings.Contains(h.err.String(), "WARNING: linux/arm64: native node arm1 is unreachable") {
 		t.Errorf("no loud warning:\n%s", h.err)
 	}
-	last := h.eng.buildx[len(h.eng.buildx)-1]
-	if !strings.HasPrefix(last, "rm --keep-state xbuild-") {
-		t.Errorf("fallback builder not removed; calls = %q", h.eng.buildx)
-	}
+	assertCalls(t, h.eng,
+		"create --name xbuild --leave --node arm1",
+		"create --name xbuild --node qemu --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/qemu.sock")
 	if !strings.Contains(h.err.String(), "linux/arm64  qemu  emulated") {
 		t.Errorf("report does not say arm64 was emulated:\n%s", h.err)
 	}
+
+	// arm1 is back: the builder returns to the native node
+	delete(h.dialer.dead, "/run/arm1.sock")
+	if err := h.rerun(t); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	assertCalls(t, h.eng,
+		"create --name xbuild --leave --node qemu",
+		"create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock")
 }
 
 func TestPipelineRefusesWithoutEmulation(t *testing.T) {
@@ -93,8 +142,8 @@ func TestPipelineRefusesWithoutEmulation(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
-	if len(h.eng.builds) != 0 || len(h.eng.buildx) != 0 {
-		t.Errorf("buildx was run: %q %d", h.eng.buildx, len(h.eng.builds))
+	if len(h.eng.builds) != 0 || len(h.eng.Calls()) != 0 {
+		t.Errorf("buildx was run: %q %d", h.eng.Calls(), len(h.eng.builds))
 	}
 }
 
@@ -103,16 +152,49 @@ func TestPipelineLintErrorStopsBeforeAnyNode(t *testing.T) {
 	h.state.Lint = func(context.Context, lint.Options) (*lint.Result, error) {
 		return &lint.Result{Findings: []lint.Finding{{Rule: "XB001", Severity: lint.SeverityError, File: "Dockerfile", Line: 2, Message: "ENV sets HTTP_PROXY"}}, Notices: []string{}}, nil
 	}
+	// nothing opened yet: every dependency comes through Open, which lint
+	// must not call
+	var opened []string
+	h.state.Engine, h.state.Nodes, h.state.Store, h.state.Checker, h.state.Registry = nil, nil, nil, nil, nil
+	h.state.Open = Opener{
+		Nodes:    func() ([]nodes.Node, error) { opened = append(opened, "nodes"); return nil, nil },
+		Store:    func() (*nodes.Store, error) { opened = append(opened, "store"); return nil, errors.New("no") },
+		Engine:   func() (engine.Engine, error) { opened = append(opened, "engine"); return h.eng, nil },
+		Checker:  func(engine.Engine) *nodes.Checker { opened = append(opened, "checker"); return nil },
+		Registry: func() (Registry, error) { opened = append(opened, "registry"); return nil, errors.New("no") },
+	}
 	err := Run(context.Background(), h.state, Steps())
 	var se *StepError
 	if !errors.As(err, &se) || se.Step != "lint" || !strings.Contains(err.Error(), "no node was contacted") {
 		t.Fatalf("want a lint error, got %v", err)
 	}
-	if h.dialer.dials != 0 || len(h.eng.buildx) != 0 || len(h.eng.builds) != 0 {
-		t.Errorf("nodes were contacted: dials=%d buildx=%q builds=%d", h.dialer.dials, h.eng.buildx, len(h.eng.builds))
+	if h.dialer.dials != 0 || len(h.eng.Calls()) != 0 || len(h.eng.builds) != 0 || len(opened) != 0 {
+		t.Errorf("nodes were contacted or dependencies opened: dials=%d buildx=%q builds=%d opened=%q", h.dialer.dials, h.eng.Calls(), len(h.eng.builds), opened)
 	}
 	if !strings.Contains(h.err.String(), "Dockerfile:2 error XB001") {
 		t.Errorf("finding not shown:\n%s", h.err)
+	}
+}
+
+// Dependencies are opened when a step first needs them, once each.
+func TestPipelineOpensDependenciesOnFirstUse(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	h.state.Registry = nil
+	var opened []string
+	list, store, checker := h.state.Nodes, h.state.Store, h.state.Checker
+	h.state.Engine, h.state.Nodes, h.state.Store, h.state.Checker = nil, nil, nil, nil
+	h.state.Open = Opener{
+		Nodes:    func() ([]nodes.Node, error) { opened = append(opened, "nodes"); return list, nil },
+		Store:    func() (*nodes.Store, error) { opened = append(opened, "store"); return store, nil },
+		Engine:   func() (engine.Engine, error) { opened = append(opened, "engine"); return h.eng, nil },
+		Checker:  func(engine.Engine) *nodes.Checker { opened = append(opened, "checker"); return checker },
+		Registry: func() (Registry, error) { opened = append(opened, "registry"); return pushedRegistry("gzip"), nil },
+	}
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	if got := strings.Join(opened, " "); got != "nodes engine checker store registry" {
+		t.Errorf("opened %q", got)
 	}
 }
 
@@ -121,12 +203,15 @@ func TestPipelineDryRun(t *testing.T) {
 	cfg.BuildArgs = map[string]string{"NPM_TOKEN": "npm_secret_value"}
 	h := newHarness(t, cfg)
 	h.state.Options.DryRun = true
+	before := snapshot(t, h.state.Store.Dir())
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatal(err)
 	}
 	out := h.out.String()
-	for _, want := range []string{"linux/amd64    -> amd1, native", "linux/arm64    -> arm1, native", "docker buildx create --name xbuild-",
-		"docker buildx build --builder xbuild-", "--build-arg HTTP_PROXY=http://[REDACTED]@proxy:3128", "--build-arg NPM_TOKEN=[REDACTED]"} {
+	for _, want := range []string{"linux/amd64    -> amd1, native", "linux/arm64    -> arm1, native",
+		"docker buildx create --name xbuild --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock",
+		"docker buildx create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock",
+		"docker buildx build --builder xbuild --file Dockerfile --platform linux/amd64,linux/arm64 ", "--build-arg HTTP_PROXY=http://[REDACTED]@proxy:3128", "--build-arg NPM_TOKEN=[REDACTED]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry-run output lacks %q:\n%s", want, out)
 		}
@@ -134,9 +219,53 @@ func TestPipelineDryRun(t *testing.T) {
 	if strings.Contains(out, "pw1234") || strings.Contains(out, "npm_secret_value") {
 		t.Errorf("dry-run leaked a secret:\n%s", out)
 	}
-	if len(h.eng.buildx) != 0 || len(h.eng.builds) != 0 {
-		t.Errorf("dry-run ran buildx: %q", h.eng.buildx)
+	if len(h.eng.Calls()) != 0 || len(h.eng.builds) != 0 {
+		t.Errorf("dry-run ran buildx: %q", h.eng.Calls())
 	}
+	if after := snapshot(t, h.state.Store.Dir()); !reflect.DeepEqual(after, before) {
+		t.Errorf("dry-run changed the node registry:\nbefore %v\nafter  %v", before, after)
+	}
+
+	// after a real build, the dry run says the builder needs nothing
+	h.state.Options.DryRun = false
+	h.state.Registry = pushedRegistry("gzip")
+	if err := h.rerun(t); err != nil {
+		t.Fatal(err)
+	}
+	h.state.Options.DryRun = true
+	if err := h.rerun(t); err != nil {
+		t.Fatal(err)
+	}
+	if out := h.out.String(); !strings.Contains(out, "buildx commands xbuild would run:\n  (buildx builder xbuild is as the last sync left it: nothing to create or change)\n  docker buildx build --builder xbuild ") {
+		t.Errorf("dry-run after a build:\n%s", out)
+	}
+}
+
+// snapshot maps every path under dir to its mode and content.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		var data []byte
+		if !d.IsDir() {
+			if data, err = os.ReadFile(p); err != nil {
+				return err
+			}
+		}
+		out[p] = fmt.Sprintf("%v %q", info.Mode(), data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestPipelineVerifyFailureFailsAfterReport(t *testing.T) {
@@ -207,8 +336,8 @@ func TestPipelineRegistryCacheSplitsPerPlatform(t *testing.T) {
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
 	}
-	calls := strings.Join(h.eng.buildx, "\n")
-	if !strings.Contains(calls, "bake --builder xbuild-") ||
+	calls := strings.Join(h.eng.Calls(), "\n")
+	if !strings.Contains(calls, "bake --builder xbuild\n") ||
 		!strings.Contains(calls, "imagetools create --tag registry.example.com/team/app:1.0 registry.example.com/team/app@sha256:linux-amd64 registry.example.com/team/app@sha256:linux-arm64") {
 		t.Errorf("buildx calls:\n%s", calls)
 	}
@@ -231,7 +360,7 @@ func TestPipelineRegistryCacheSplitsPerPlatform(t *testing.T) {
 
 func TestPipelineLocalDefaultWhenNoNodes(t *testing.T) {
 	h := newHarness(t, pushConfig())
-	h.state.Nodes = nil
+	h.noRegisteredNodes(t)
 	h.state.Registry = pushedRegistry("gzip")
 	h.state.LocalNodes = []nodes.Node{
 		{Name: "local", Kind: nodes.KindLocal, Endpoint: "unix:///run/gone.sock"},
@@ -248,14 +377,13 @@ func TestPipelineLocalDefaultWhenNoNodes(t *testing.T) {
 	if len(a) != 2 || a[0].Node != "local" || a[0].Emulated || !a[1].Emulated {
 		t.Errorf("assignments = %+v", a)
 	}
-	if len(h.eng.buildx) != 1 || !strings.Contains(h.eng.buildx[0], "--platform linux/amd64,linux/arm64 --timeout 2s unix:///run/qemu.sock") {
-		t.Errorf("builder: %q", h.eng.buildx)
-	}
+	// one daemon, one buildx node with both platforms
+	assertCalls(t, h.eng, "create --name xbuild --node local --driver remote --platform linux/amd64,linux/arm64 --timeout 2s unix:///run/qemu.sock")
 }
 
 func TestPipelineNoNodesAnywhereSaysWhatToRun(t *testing.T) {
 	h := newHarness(t, pushConfig())
-	h.state.Nodes = nil
+	h.noRegisteredNodes(t)
 	err := Run(context.Background(), h.state, Steps())
 	if err == nil || !strings.Contains(err.Error(), "runs no BuildKit or Docker engine") || !strings.Contains(err.Error(), "xbuild nodes certs --out") ||
 		!strings.Contains(err.Error(), "xbuild nodes add NODE --endpoint tcp://NODE_HOST:1234") {
@@ -296,5 +424,75 @@ func TestPipelineSizeBudgetWithVerifyOff(t *testing.T) {
 	err := Run(context.Background(), h.state, Steps())
 	if err == nil || !strings.Contains(err.Error(), "over the size budget of 1.00 MB") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// This machine's Docker engine is routed like any node: its own platform
+// natively, a platform binfmt_misc runs through QEMU. Its docker context
+// is written by the build, never by the plan or a dry run.
+func TestPipelineLocalDockerEngine(t *testing.T) {
+	native := "linux/" + runtime.GOARCH
+	s390x := "enabled\ninterpreter /usr/bin/qemu-s390x\nflags: OCF\noffset 0\nmagic 7f454c4602020100000000000000000000020016\nmask ffffffffffffff00fffffffffffffffffffeffff\n"
+	binfmt := func(entries map[string]string) string {
+		dir := t.TempDir()
+		entries["status"], entries["register"] = "enabled\n", ""
+		for name, text := range entries {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	cfg := config.Defaults()
+	cfg.Platforms = []string{native, "linux/s390x"}
+	h := newHarness(t, cfg)
+	h.noRegisteredNodes(t)
+	ctxs := &fakeContexts{}
+	h.state.DockerContexts = ctxs
+	h.state.LocalNodes = []nodes.Node{{Name: "local", Kind: nodes.KindDocker, Endpoint: "unix:///run/docker.sock"}}
+	h.eng.probes["unix:///run/docker.sock"] = []string{native}
+
+	h.state.BinfmtDir = binfmt(map[string]string{})
+	err := Run(context.Background(), h.state, Steps())
+	if want := "plan: no build nodes are registered, and this machine's docker at unix:///run/docker.sock cannot build linux/s390x (it reports " + native +
+		"): install QEMU (apt-get install qemu-user-static binfmt-support), or register a native node: xbuild nodes add NAME --endpoint URL --platform linux/s390x"; err == nil || err.Error() != want {
+		t.Fatalf("without QEMU: %v\nwant %s", err, want)
+	}
+
+	h.state.BinfmtDir = binfmt(map[string]string{"qemu-s390x": s390x})
+	h.state.Options.DryRun = true
+	if err := h.rerun(t); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, h.err)
+	}
+	create := "create --name xbuild --node local --driver docker-container --platform " + native + ",linux/s390x --timeout 2s xbuild-local"
+	for _, want := range []string{"docker context xbuild would write first: xbuild-local (unix:///run/docker.sock)", "docker buildx " + create} {
+		if !strings.Contains(h.out.String(), want) {
+			t.Errorf("dry run lacks %q:\n%s", want, h.out)
+		}
+	}
+	if len(ctxs.ensured) != 0 || len(h.eng.Calls()) != 0 {
+		t.Errorf("the dry run wrote a docker context %q or ran buildx %q", ctxs.ensured, h.eng.Calls())
+	}
+
+	h.state.Options.DryRun = false
+	if err := h.rerun(t); err != nil {
+		t.Fatalf("build: %v\n%s", err, h.err)
+	}
+	if want := "WARNING: No build nodes are registered: building on this machine's docker at unix:///run/docker.sock (" + native + " native, linux/s390x through QEMU).\n"; !strings.Contains(h.err.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, h.err)
+	}
+	if want := "WARNING: linux/s390x built through QEMU on this machine (RUN steps run emulated, 5-20x slower for compiling unless the Dockerfile cross-compiles on $BUILDPLATFORM): register native nodes with xbuild nodes add\n"; !strings.Contains(h.err.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, h.err)
+	}
+	if got := strings.Join(ctxs.ensured, "|"); got != "xbuild-local unix:///run/docker.sock" {
+		t.Errorf("docker contexts written: %q", got)
+	}
+	assertCalls(t, h.eng, create)
+	var got []string
+	for _, a := range h.state.Plan.Assignments {
+		got = append(got, fmt.Sprintf("%s %s emulated=%v (%s)", a.Platform, a.Node, a.Emulated, a.Reason))
+	}
+	if want := native + " local emulated=false (this machine)|linux/s390x local emulated=true (this machine, through QEMU)"; strings.Join(got, "|") != want {
+		t.Errorf("assignments %q\nwant %q", strings.Join(got, "|"), want)
 	}
 }

@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,14 +27,17 @@ func (PlanStep) String() string { return "checking nodes and routing platforms" 
 // Run implements Step.
 func (PlanStep) Run(ctx context.Context, s *State) error {
 	c := s.Config
-	candidates := nodesFor(s.Nodes, c.Builder, c.Platforms)
+	all, err := s.nodeList()
+	if err != nil {
+		return err
+	}
+	candidates := nodesFor(all, c.Builder, c.Platforms)
 	var plan *nodes.Plan
-	var err error
 	switch {
-	case len(s.Nodes) == 0:
+	case len(all) == 0:
 		plan, candidates, err = planLocal(ctx, s)
 	case len(candidates) == 0:
-		err = noNodesError(s.Nodes, c)
+		err = noNodesError(all, c)
 	default:
 		plan, err = routeRegistered(ctx, s, candidates)
 	}
@@ -44,6 +45,7 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 		return err
 	}
 	s.Plan = plan
+	s.RoutedNodes = candidates
 	for _, w := range plan.Warnings {
 		s.Log.Warn("%s", w)
 	}
@@ -54,11 +56,21 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 			return err
 		}
 	}
-	s.Builder = planBuilder(c.Builder, plan, candidates)
-	s.Spec = buildSpec(c, s.Options, s.BuildArgs, s.Builder[0].Builder)
+	if s.Builder, err = nodes.DesiredBuilder(membersOf(all, c.Builder), plan, candidates); err != nil {
+		return err
+	}
+	s.Spec = buildSpec(c, s.Options, s.BuildArgs, c.Builder)
 
 	if s.Options.DryRun {
-		printPlan(s.Out, s)
+		eng, err := s.engine()
+		if err != nil {
+			return err
+		}
+		changes, err := nodes.PreviewBuilder(eng, s.stateDir(), c.Builder, s.Builder)
+		if err != nil {
+			return err
+		}
+		printPlan(s.Out, s, changes)
 		return ErrStop
 	}
 	return nil
@@ -66,8 +78,12 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 
 // routeRegistered checks the registered candidates and routes platforms.
 func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*nodes.Plan, error) {
+	checker, err := s.checker()
+	if err != nil {
+		return nil, err
+	}
 	start := s.now()
-	s.Health = s.Checker.Check(ctx, candidates)
+	s.Health = checker.Check(ctx, candidates)
 	health := map[string]nodes.Health{}
 	for _, h := range s.Health {
 		health[h.Node] = h
@@ -75,6 +91,17 @@ func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*n
 	}
 	s.Log.Info("%d node(s) checked in %s", len(candidates), s.now().Sub(start).Round(time.Millisecond))
 	return nodes.Route(s.Config.Platforms, candidates, health, s.Config.AllowEmulation)
+}
+
+// membersOf returns the registered nodes of builder.
+func membersOf(all []nodes.Node, builder string) []nodes.Node {
+	var out []nodes.Node
+	for _, n := range all {
+		if n.Builder == builder {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // nodesFor returns the nodes of builder that build any of the platforms.
@@ -117,23 +144,6 @@ func healthLine(h nodes.Health) string {
 	return line
 }
 
-// planBuilder turns the routing into buildx builder nodes: each node with
-// exactly the platforms it was assigned. The builder's name carries a hash
-// of its content, so a name always means one routing and creating it again
-// is a no-op.
-func planBuilder(base string, plan *nodes.Plan, candidates []nodes.Node) []engine.BuilderNode {
-	out := nodes.PlanNodes(plan, candidates)
-	h := sha256.New()
-	for _, bn := range out {
-		fmt.Fprintf(h, "%q\n", engine.CreateArgs(bn, false))
-	}
-	name := base + "-" + hex.EncodeToString(h.Sum(nil))[:8]
-	for i := range out {
-		out[i].Builder = name
-	}
-	return out
-}
-
 // buildSpec assembles the buildx build from config and flags.
 func buildSpec(c config.Config, o Options, args map[string]string, builder string) engine.BuildSpec {
 	spec := engine.BuildSpec{
@@ -165,9 +175,10 @@ func buildSpec(c config.Config, o Options, args map[string]string, builder strin
 	return spec
 }
 
-// printPlan writes the dry-run plan: routing and the exact buildx commands,
-// with secrets masked.
-func printPlan(w io.Writer, s *State) {
+// printPlan writes the dry-run plan: routing and the exact commands the
+// build would run (the builder changes only where it differs from the
+// last sync), with secrets masked.
+func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 	fmt.Fprintf(w, "Plan (builder %s):\n", s.Config.Builder)
 	for _, a := range s.Plan.Assignments {
 		kind := "native"
@@ -176,9 +187,15 @@ func printPlan(w io.Writer, s *State) {
 		}
 		fmt.Fprintf(w, "  %-14s -> %s, %s\n", a.Platform, a.Node, kind)
 	}
+	for _, dc := range s.Contexts {
+		fmt.Fprintf(w, "\ndocker context xbuild would write first: %s (%s)\n", dc.Name, dc.Host)
+	}
 	fmt.Fprintln(w, "\nbuildx commands xbuild would run:")
-	for i, bn := range s.Builder {
-		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.CreateArgs(bn, i > 0))))
+	if len(changes) == 0 {
+		fmt.Fprintf(w, "  (buildx builder %s is as the last sync left it: nothing to create or change)\n", s.Config.Builder)
+	}
+	for _, c := range changes {
+		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", c.Args)))
 	}
 	fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(s.Spec))))
 	fmt.Fprintln(w, "(to read the result, xbuild also passes --progress rawjson and --metadata-file FILE to the build)")

@@ -52,8 +52,10 @@ func (ReportStep) String() string { return "reporting" }
 func (ReportStep) Run(ctx context.Context, s *State) error {
 	if s.Verify == nil && s.Config.Push && s.Config.SizeBudget != "" && s.Build != nil {
 		// verify is off, but the budget needs the pushed sizes
-		if images, err := readImages(ctx, s.Registry, s.Config.Refs()[0]); err == nil {
-			s.Verify = &VerifyReport{Images: images, OK: true}
+		if reg, err := s.registry(); err == nil {
+			if images, err := readImages(ctx, reg, s.Config.Refs()[0]); err == nil {
+				s.Verify = &VerifyReport{Images: images, OK: true}
+			}
 		}
 	}
 	rep := buildReport(s)

@@ -46,17 +46,29 @@ type State struct {
 	Err     io.Writer // progress, warnings, the human report (stderr)
 	Log     Logger
 	Secrets *redact.Redactor
-	Engine  engine.Engine
-	Nodes   []nodes.Node
+	Lint    Linter
+	// Open opens the engine, the node registry, the health checker and
+	// the registry client on first use (see Opener).
+	Open Opener
+	// StateDir is the node registry's directory, where --dry-run reads the
+	// builder's recorded state without writing ("" : none recorded).
+	StateDir string
+	// BinfmtDir is where binfmt_misc is mounted ("" means the real
+	// /proc/sys/fs/binfmt_misc); tests point it at a fake.
+	BinfmtDir string
 	// LocalNodes are this machine's daemons, tried when no node is
 	// registered at all (see LocalCandidates).
 	LocalNodes []nodes.Node
-	Checker    *nodes.Checker
-	Registry   Registry
-	Lint       Linter
 	// DockerContexts keeps the docker context of this machine's Docker
 	// engine when a build uses it (no node registered).
 	DockerContexts nodes.DockerContexts
+
+	// Opened on first use through Open; tests may set them beforehand.
+	Engine   engine.Engine
+	Nodes    []nodes.Node
+	Store    *nodes.Store
+	Checker  *nodes.Checker
+	Registry Registry
 
 	// Filled by lint.
 	LintResult *lint.Result
@@ -64,8 +76,16 @@ type State struct {
 	BuildArgs map[string]string
 	Health    []nodes.Health
 	Plan      *nodes.Plan
-	Builder   []engine.BuilderNode
-	Spec      engine.BuildSpec
+	// RoutedNodes are the nodes the plan chose from (every name in it is
+	// one of them): registered ones, or this machine's daemon.
+	RoutedNodes []nodes.Node
+	// Contexts are the docker contexts the build writes before it applies
+	// the builder (this machine's Docker engine); the plan writes nothing.
+	Contexts []engine.DockerContext
+	// Builder is the buildx builder the build needs (nodes.DesiredBuilder);
+	// the build step replaces it with what it applied.
+	Builder []engine.BuilderNode
+	Spec    engine.BuildSpec
 	// Filled by build.
 	Build *engine.BuildResult
 	// Filled by verify.
@@ -74,6 +94,8 @@ type State struct {
 	Report *Report
 
 	Timings []Timing
+
+	nodesListed bool
 }
 
 func (s *State) now() time.Time {

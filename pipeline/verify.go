@@ -67,7 +67,11 @@ func (VerifyStep) Run(ctx context.Context, s *State) error {
 		ProxyValues: proxyValues(s.BuildArgs),
 		Digest:      s.Build.Digest,
 	}
-	rep, err := verifyPushed(ctx, s.Registry, refs, req)
+	reg, err := s.registry()
+	if err != nil {
+		return err
+	}
+	rep, err := verifyPushed(ctx, reg, refs, req)
 	if err != nil {
 		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
 	}

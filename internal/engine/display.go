@@ -31,6 +31,11 @@ func NewDisplay(out io.Writer, mode string) *Display {
 	if out == nil {
 		out = io.Discard
 	}
+	if _, isFile := out.(interface{ Fd() uintptr }); !isFile {
+		// the display and the text lines write out from two goroutines; a
+		// file stays a file, so the display can still find a terminal
+		out = &syncWriter{w: out}
+	}
 	d := &Display{out: out, events: make(chan *bkclient.SolveStatus, 256), done: make(chan struct{})}
 	m := progressui.DisplayMode(mode)
 	if mode == "" {

@@ -48,7 +48,7 @@ func (e *Embedded) Name() string { return "embedded buildx " + version.Get().Bui
 func (e *Embedded) Run(ctx context.Context, inv Invocation) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	stdout, stderr := orDiscard(inv.Stdout), orDiscard(inv.Stderr)
+	stdout, stderr := &syncWriter{w: orDiscard(inv.Stdout)}, &syncWriter{w: orDiscard(inv.Stderr)}
 
 	dockerCli, err := command.NewDockerCli(
 		command.WithInputStream(io.NopCloser(strings.NewReader(""))),

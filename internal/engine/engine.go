@@ -42,6 +42,10 @@ type Engine interface {
 	ImagetoolsCreate(ctx context.Context, tags, sources []string) (string, error)
 	// Probe asks a node for its BuildKit version and worker platforms.
 	Probe(ctx context.Context, t ProbeTarget) (*ProbeResult, error)
+	// ReadBuilder reads a builder from buildx's store without contacting
+	// its nodes or writing anything; nil when there is no such builder
+	// (see ReadBuilder).
+	ReadBuilder(name string) (*StoredBuilder, error)
 	// Describe names the engine for messages and reports.
 	Describe() string
 }
@@ -108,6 +112,8 @@ type engine struct {
 
 func (e *engine) Buildx(ctx context.Context, inv Invocation) error { return e.runner.Run(ctx, inv) }
 func (e *engine) Describe() string                                 { return e.runner.Name() }
+
+func (e *engine) ReadBuilder(name string) (*StoredBuilder, error) { return ReadBuilder(name) }
 
 func (e *engine) Build(ctx context.Context, spec BuildSpec, opts BuildOptions) (*BuildResult, error) {
 	return RunBuild(ctx, e.builds, spec, opts)

@@ -176,7 +176,7 @@ func TestBuildDryRunPrintsNoCredential(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"linux/amd64    -> amd1, native", "linux/arm64    -> arm1, native", "docker buildx build --builder xbuild-", "HTTP_PROXY=http://[REDACTED]@127.0.0.1:3128"} {
+	for _, want := range []string{"linux/amd64    -> amd1, native", "linux/arm64    -> arm1, native", "docker buildx build --builder xbuild --file ", "HTTP_PROXY=http://[REDACTED]@127.0.0.1:3128"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry-run lacks %q:\n%s", want, stdout)
 		}
