@@ -251,11 +251,12 @@ func mergeBuildArgFlags(lc *loadedConfig, flags []string, getenv func(string) st
 	return nil
 }
 
-// registry returns the registry reader verify uses (docker-config
-// credentials, system CAs plus $SSL_CERT_FILE).
+// registry returns the registry client the build and verify use
+// (docker-config credentials, system CAs plus $SSL_CERT_FILE).
 func (f *Factory) registry() pipeline.Registry {
 	if f.Registry != nil {
 		return f.Registry
 	}
-	return &registry.Client{}
+	// transient failures are retried; each retry is said on stderr
+	return &registry.Client{Notify: func(msg string) { f.IO.Warnf("%s", msg) }}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -291,8 +292,8 @@ func TestBuildDryRunWritesNothing(t *testing.T) {
 			name:  "this machine's Docker engine",
 			setup: func(t *testing.T, be *buildEnv) { be.dockerHere(t, t.TempDir()) },
 			want: []string{"  linux/amd64    -> local, native", "  linux/arm64    -> local, emulated (QEMU)", "docker context xbuild would write first: xbuild-local (unix://",
-				"  docker buildx create --name xbuild --node local --driver docker-container --platform linux/amd64,linux/arm64 --timeout 2s xbuild-local"},
-			buildWrites: []string{filepath.Join(dockerConfig, "contexts", "meta"), "XBUILD_CONFIG_DIR/builders/xbuild.json"},
+				"  docker buildx create --name xbuild-node-local --node local --driver docker-container --platform linux/amd64,linux/arm64 --timeout 2s xbuild-local"},
+			buildWrites: []string{filepath.Join(dockerConfig, "contexts", "meta"), "XBUILD_CONFIG_DIR/builders/xbuild-node-local.json"},
 		},
 		{
 			name: "registered nodes, builder synced by an earlier build",
@@ -303,7 +304,7 @@ func TestBuildDryRunWritesNothing(t *testing.T) {
 				}
 			},
 			want: []string{"  linux/amd64    -> amd1, native", "  linux/arm64    -> arm1, native",
-				"  (buildx builder xbuild is as the last sync left it: nothing to create or change)"},
+				"  (the buildx builders are as their last sync left them: nothing to create or change)"},
 		},
 	}
 	for _, tc := range tests {
@@ -380,13 +381,13 @@ func TestBuildWritesDockerContextAtBuildTime(t *testing.T) {
 	if got := strings.Join(ctxs.ensured, "|"); got != "xbuild-local unix://"+sock {
 		t.Errorf("docker contexts written: %q", got)
 	}
-	if got := strings.Join(be.eng.Calls(), "|"); got != "create --name xbuild --node local --driver docker-container --platform linux/amd64 --timeout 2s xbuild-local" {
+	if got := strings.Join(be.eng.Calls(), "|"); got != "create --name xbuild-node-local --node local --driver docker-container --platform linux/amd64 --timeout 2s xbuild-local" {
 		t.Errorf("buildx calls: %q", got)
 	}
 	if want := "WARNING: No build nodes are registered: building on this machine's docker at unix://" + sock + " (linux/amd64 native).\n"; !strings.Contains(be.errOut.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, be.errOut)
 	}
-	if _, err := os.Stat(filepath.Join(be.env["XBUILD_CONFIG_DIR"], "builders", "xbuild.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(be.env["XBUILD_CONFIG_DIR"], "builders", "xbuild-node-local.json")); err != nil {
 		t.Errorf("the build recorded no builder state: %v", err)
 	}
 }
@@ -418,8 +419,8 @@ func TestBuildSyncsTheBuilderOnlyWhenItChanged(t *testing.T) {
 	be := newBuildEnv(t)
 	be.register(t)
 	be.f.Debug = true
-	createAmd := "create --name xbuild --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock"
-	createArm := "create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock"
+	createAmd := "create --name xbuild-node-amd1 --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock"
+	createArm := "create --name xbuild-node-arm1 --node arm1 --driver remote --platform linux/arm64 --timeout 2s unix:///run/arm1.sock"
 	steps := []struct {
 		name  string
 		do    func()
@@ -427,14 +428,16 @@ func TestBuildSyncsTheBuilderOnlyWhenItChanged(t *testing.T) {
 	}{
 		{"first build", func() {}, []string{createAmd, createArm}},
 		{"nothing changed", func() {}, nil},
-		{"removed by hand", func() { be.eng.DeleteBuilder("xbuild") }, []string{createAmd, createArm}},
+		{"removed by hand", func() { be.eng.DeleteBuilder("xbuild-node-arm1") }, []string{createArm}},
 	}
 	for _, st := range steps {
 		st.do()
 		if err := be.build(t, t.TempDir()); err != nil {
 			t.Fatalf("%s: %v\n%s", st.name, err, be.errOut)
 		}
-		if got := be.eng.Calls(); !reflect.DeepEqual(got, st.calls) {
+		got := be.eng.Calls()
+		sort.Strings(got) // the platforms' builders are made ready concurrently
+		if !reflect.DeepEqual(got, st.calls) {
 			t.Errorf("%s: buildx calls\n  %q\nwant\n  %q", st.name, got, st.calls)
 		}
 		if len(st.calls) > 0 && !strings.Contains(be.errOut.String(), "debug: buildx create: ok in 1s\n") {

@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,4 +74,39 @@ func BuildxNode(n Node, builder string, platforms []string) engine.BuilderNode {
 		bn.DriverOpts = nil
 	}
 	return bn
+}
+
+// NodeBuilderName is the single-node buildx builder xbuild builds on for
+// node name. Each platform's build picks its node by picking its builder,
+// so several builds (and several xbuild processes) routed differently, and
+// a failover to another node mid-build, never change a shared builder under
+// each other. The multi-node builder SyncBuilder keeps is for people who run
+// `docker buildx build --builder NAME` themselves.
+func NodeBuilderName(node string) string { return "xbuild-node-" + strings.ToLower(node) }
+
+// NodeBuilder is the desired single-node builder for the node called name
+// among list: one buildx node with every platform of the nodes of that name
+// (this machine's daemon stands in as a native and an emulated node of one
+// name). It is nil when no node has that name.
+func NodeBuilder(name string, list []Node) []engine.BuilderNode {
+	var first *Node
+	var platforms []string
+	for i := range list {
+		if list[i].Name != name {
+			continue
+		}
+		if first == nil {
+			first = &list[i]
+		}
+		for _, p := range list[i].Platforms {
+			if !slices.Contains(platforms, p) {
+				platforms = append(platforms, p)
+			}
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	slices.Sort(platforms)
+	return []engine.BuilderNode{BuildxNode(*first, NodeBuilderName(name), platforms)}
 }

@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/nodes"
 )
 
-// BuildStep applies the plan's buildx builder and runs one buildx build
-// across its nodes.
+// BuildStep builds every platform as its own build on its own node (see
+// buildPlatforms): pushed by digest, then merged into one index pushed by
+// digest, when the build pushes. No tag is written here (see PublishStep).
+// A build with -o outputs runs as one buildx build across the plan's
+// builder instead: the exporter needs every platform at once.
 type BuildStep struct{}
 
 // Name implements Step.
@@ -33,37 +32,6 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
-	if err := applyBuilder(ctx, s, eng); err != nil {
-		return err
-	}
-	// masked output; a terminal stays a terminal so the tty display works
-	var out io.WriteCloser = s.Secrets.Writer(s.Err)
-	if f, ok := s.Err.(*os.File); ok {
-		out = s.Secrets.File(f)
-	}
-	defer out.Close()
-	opts := engine.BuildOptions{Progress: s.Config.Progress, Out: out, StallTimeout: s.Config.StallTimeout}
-	var res *engine.BuildResult
-	if n := routedNodeCount(s.Plan); needsSplit(s.Spec, n) {
-		res, err = buildSplit(ctx, s, eng, n, opts)
-	} else {
-		res, err = eng.Build(ctx, s.Spec, opts)
-	}
-	if err != nil {
-		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
-	}
-	s.Build = res
-	if !s.Config.Push {
-		s.Log.Info("built %s; nothing was pushed (no --push): the result is in the nodes' build cache", strings.Join(s.Config.Platforms, ", "))
-	}
-	return nil
-}
-
-// applyBuilder writes what the builder needs outside buildx (the docker
-// context of this machine's Docker engine), then brings the buildx
-// builder to the plan the way every builder sync does (nodes.SyncRouted),
-// running buildx only where the builder differs from its last sync.
-func applyBuilder(ctx context.Context, s *State, eng engine.Engine) error {
 	for _, dc := range s.Contexts {
 		if s.DockerContexts == nil {
 			return errors.New("internal error: no docker context store")
@@ -72,6 +40,59 @@ func applyBuilder(ctx context.Context, s *State, eng engine.Engine) error {
 			return err
 		}
 	}
+	if len(s.Options.Outputs) > 0 {
+		return buildOnce(ctx, s, eng)
+	}
+	if err := buildPlatforms(ctx, s, eng); err != nil {
+		return err
+	}
+	if !s.Config.Push {
+		s.Log.Info("built %s; nothing was pushed (no --push): the result is in the nodes' build cache", strings.Join(s.Config.Platforms, ", "))
+		return nil
+	}
+	reg, err := s.registry()
+	if err != nil {
+		return err
+	}
+	var sources []string
+	for _, r := range s.Platforms {
+		if r.Pushed == "" {
+			return fmt.Errorf("the %s build reported no image digest", r.Platform)
+		}
+		sources = append(sources, s.repo+"@"+r.Pushed)
+	}
+	digest, err := reg.PushIndex(ctx, s.repo, sources)
+	if err != nil {
+		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
+	}
+	s.Build = &engine.BuildResult{Digest: digest}
+	s.Log.Info("index %s@%s pushed by digest, not tagged yet: verifying it first", s.repo, digest)
+	return nil
+}
+
+// buildOnce runs the whole build as one buildx build on the plan's
+// builder (outputs such as type=oci,dest=image.tar take every platform).
+func buildOnce(ctx context.Context, s *State, eng engine.Engine) error {
+	if err := applyBuilder(ctx, s, eng); err != nil {
+		return err
+	}
+	out := s.maskedErr()
+	defer out.Close()
+	res, err := eng.Build(ctx, s.Spec, engine.BuildOptions{Progress: s.Config.Progress, Out: out, StallTimeout: s.Config.StallTimeout})
+	if err != nil {
+		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
+	}
+	s.Build = res
+	for _, a := range s.Plan.Assignments {
+		s.Platforms = append(s.Platforms, &PlatformResult{Platform: a.Platform, Node: a.Node, Emulated: a.Emulated, Result: ResultBuilt, Attempts: 1})
+	}
+	return nil
+}
+
+// applyBuilder brings the buildx builder to the plan the way every
+// builder sync does (nodes.SyncRouted), running buildx only where the
+// builder differs from its last sync.
+func applyBuilder(ctx context.Context, s *State, eng engine.Engine) error {
 	st, err := s.store()
 	if err != nil {
 		return err
@@ -87,56 +108,4 @@ func applyBuilder(ctx context.Context, s *State, eng engine.Engine) error {
 		s.Log.Info("buildx builder %s: %s", res.Builder, strings.Join(res.Changed, ", "))
 	}
 	return nil
-}
-
-// routedNodeCount is how many nodes the plan builds on.
-func routedNodeCount(plan *nodes.Plan) int {
-	seen := map[string]bool{}
-	for _, a := range plan.Assignments {
-		seen[a.Node] = true
-	}
-	return len(seen)
-}
-
-// buildSplit builds one bake target per platform, each pushed by digest
-// with its own registry cache, then merges them into the tagged list.
-func buildSplit(ctx context.Context, s *State, eng engine.Engine, nodeCount int, opts engine.BuildOptions) (*engine.BuildResult, error) {
-	repo, err := repository(s.Spec.Tags[0])
-	if err != nil {
-		return nil, err
-	}
-	s.Log.Info("registry cache on %d nodes: one build per platform, each with its own cache ref, merged into one manifest list", nodeCount)
-	specs := splitSpecs(s.Spec, repo)
-	results, err := eng.Bake(ctx, s.Spec.Builder, specs, bakeAllow(s.Spec), opts)
-	if err != nil {
-		return nil, err
-	}
-	var sources []string
-	for _, p := range s.Spec.Platforms {
-		r := results[targetName(p)]
-		if r == nil || r.Digest == "" {
-			return nil, fmt.Errorf("the %s build reported no image digest", p)
-		}
-		sources = append(sources, repo+"@"+r.Digest)
-	}
-	digest, err := eng.ImagetoolsCreate(ctx, s.Spec.Tags, sources)
-	if err != nil {
-		return nil, err
-	}
-	return &engine.BuildResult{Digest: digest, Metadata: map[string]any{"platforms": results}}, nil
-}
-
-// bakeAllow grants bake read access to the build context and the
-// Dockerfile's directory (bake refuses paths outside its working directory).
-func bakeAllow(spec engine.BuildSpec) []string {
-	var out []string
-	for _, p := range []string{spec.ContextDir, filepath.Dir(spec.Dockerfile)} {
-		if p == "" {
-			continue
-		}
-		if abs, err := filepath.Abs(p); err == nil && !slices.Contains(out, "fs.read="+abs) {
-			out = append(out, "fs.read="+abs)
-		}
-	}
-	return out
 }

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -29,17 +33,62 @@ type fakeEngine struct {
 	digest   string
 	buildErr error
 	probes   map[string][]string // endpoint -> platforms it reports
+	// onBuild, when set, runs before a build returns (it may block until
+	// the build's context ends, as a build on a lost node does); an error
+	// fails the build.
+	onBuild func(ctx context.Context, spec engine.BuildSpec) error
 }
 
-func (e *fakeEngine) Build(_ context.Context, spec engine.BuildSpec, opts engine.BuildOptions) (*engine.BuildResult, error) {
+// Build records the spec; a one-platform build (every build but -o
+// outputs) pushes "sha256:push-ARCH".
+func (e *fakeEngine) Build(ctx context.Context, spec engine.BuildSpec, opts engine.BuildOptions) (*engine.BuildResult, error) {
+	e.mu.Lock()
+	e.builds = append(e.builds, spec)
+	hook, buildErr := e.onBuild, e.buildErr
+	e.mu.Unlock()
+	if buildErr != nil {
+		return nil, buildErr
+	}
+	line := fmt.Sprintf("#1 RUN echo %s", spec.BuildArgs["HTTP_PROXY"])
+	if opts.Display != nil {
+		opts.Display.Text(opts.Label, line)
+	} else {
+		fmt.Fprintln(opts.Out, line)
+	}
+	if hook != nil {
+		if err := hook(ctx, spec); err != nil {
+			return nil, err
+		}
+	}
+	if len(spec.Platforms) == 1 {
+		return &engine.BuildResult{Digest: "sha256:push-" + platformArch(spec.Platforms[0])}, nil
+	}
+	return &engine.BuildResult{Digest: e.digest}, nil
+}
+
+// Reset forgets the buildx commands and the builds seen so far.
+func (e *fakeEngine) Reset() {
+	e.FakeBuildx.Reset()
+	e.mu.Lock()
+	e.builds = nil
+	e.mu.Unlock()
+}
+
+// buildsOn lists the builds' builders and platforms: "xbuild-node-amd1 linux/amd64".
+func (e *fakeEngine) buildsOn() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.builds = append(e.builds, spec)
-	if e.buildErr != nil {
-		return nil, e.buildErr
+	var out []string
+	for _, b := range e.builds {
+		out = append(out, b.Builder+" "+strings.Join(b.Platforms, ","))
 	}
-	fmt.Fprintf(opts.Out, "#1 RUN echo %s\n", spec.BuildArgs["HTTP_PROXY"])
-	return &engine.BuildResult{Digest: e.digest}, nil
+	sort.Strings(out)
+	return out
+}
+
+func platformArch(p string) string {
+	parts := strings.Split(p, "/")
+	return parts[1]
 }
 
 func (e *fakeEngine) Bake(ctx context.Context, builder string, specs map[string]engine.BuildSpec, _ []string, _ engine.BuildOptions) (map[string]*engine.BuildResult, error) {
@@ -97,13 +146,24 @@ func (d *fakeDialer) Dial(_ context.Context, _, addr string) (net.Conn, error) {
 	return a, nil
 }
 
-// fakeRegistry serves one pushed index from memory.
+// fakeRegistry serves one pushed index from memory and records what is
+// written to it.
 type fakeRegistry struct {
+	mu      sync.Mutex
 	index   *registry.Index
 	images  map[string]*registry.Image // digest -> image
 	files   map[string][]byte          // digest + path -> header
 	blobs   map[string][]byte
 	indexes map[string]*registry.Index // other tags
+	// merged are the sources of each PushIndex call; tags maps each tag
+	// written to its digest.
+	merged [][]string
+	tags   map[string]string
+	// present are the repo@digest references Exists finds (besides what
+	// PushIndex merged).
+	present map[string]bool
+	// tagErr fails Tag.
+	tagErr error
 }
 
 func (r *fakeRegistry) Index(_ context.Context, ref string) (*registry.Index, error) {
@@ -111,6 +171,40 @@ func (r *fakeRegistry) Index(_ context.Context, ref string) (*registry.Index, er
 		return idx, nil
 	}
 	return r.index, nil
+}
+
+func (r *fakeRegistry) PushIndex(_ context.Context, repo string, sources []string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.merged = append(r.merged, sources)
+	if r.present == nil {
+		r.present = map[string]bool{}
+	}
+	for _, src := range sources {
+		r.present[src] = true
+	}
+	return r.index.Digest, nil
+}
+
+func (r *fakeRegistry) Tag(_ context.Context, repo, digest string, tags []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tagErr != nil {
+		return r.tagErr
+	}
+	if r.tags == nil {
+		r.tags = map[string]string{}
+	}
+	for _, t := range tags {
+		r.tags[t] = digest
+	}
+	return nil
+}
+
+func (r *fakeRegistry) Exists(_ context.Context, ref string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.present[ref], nil
 }
 func (r *fakeRegistry) Image(_ context.Context, _, digest string) (*registry.Image, error) {
 	if img, ok := r.images[digest]; ok {
@@ -136,6 +230,9 @@ func elfHeader(machine uint16) []byte {
 	return h
 }
 
+// indexDigest is the merged index the fake registry holds.
+var indexDigest = "sha256:" + strings.Repeat("ab", 32)
+
 // pushedRegistry returns a registry holding a correct two-platform push.
 func pushedRegistry(compression string) *fakeRegistry {
 	mt := layerMediaType(compression)
@@ -145,7 +242,7 @@ func pushedRegistry(compression string) *fakeRegistry {
 			Layers: []registry.Layer{{Digest: "sha256:l-" + arch, MediaType: mt, Size: size}}}
 	}
 	return &fakeRegistry{
-		index: &registry.Index{Digest: "sha256:index", Manifests: []registry.Manifest{
+		index: &registry.Index{Digest: indexDigest, Manifests: []registry.Manifest{
 			{Digest: "sha256:amd64", Platform: "linux/amd64"},
 			{Digest: "sha256:arm64", Platform: "linux/arm64"},
 			{Digest: "sha256:att", Platform: "unknown/unknown", Attestation: true, AttestsTo: "sha256:amd64"},
@@ -163,8 +260,8 @@ type harness struct {
 	state  *State
 	eng    *fakeEngine
 	dialer *fakeDialer
-	out    *bytes.Buffer
-	err    *bytes.Buffer
+	out    *lockedBuffer
+	err    *lockedBuffer
 	linted int
 }
 
@@ -174,15 +271,23 @@ type harness struct {
 func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
 	t.Helper()
 	h := &harness{
-		eng: &fakeEngine{digest: "sha256:index", probes: map[string][]string{
+		eng: &fakeEngine{digest: indexDigest, probes: map[string][]string{
 			"unix:///run/amd1.sock": {"linux/amd64"}, "unix:///run/arm1.sock": {"linux/arm64"},
 			"unix:///run/qemu.sock": {"linux/amd64", "linux/arm64"},
 		}},
 		dialer: &fakeDialer{dead: map[string]bool{}},
-		out:    &bytes.Buffer{}, err: &bytes.Buffer{},
+		out:    &lockedBuffer{}, err: &lockedBuffer{},
 	}
 	for _, d := range dead {
 		h.dialer.dead["/run/"+d+".sock"] = true
+	}
+	// a build context of its own (the resume state hashes it)
+	if cfg.Context == "." && cfg.Dockerfile == "Dockerfile" {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY app /app\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Context, cfg.Dockerfile = dir, filepath.Join(dir, "Dockerfile")
 	}
 	store, err := nodes.Open(t.TempDir())
 	if err != nil {
@@ -203,17 +308,19 @@ func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
 		t.Fatal(errs)
 	}
 	h.state = &State{
-		Config:  cfg,
-		Getenv:  func(k string) string { return map[string]string{"HTTP_PROXY": "http://bob:pw1234@proxy:3128"}[k] },
-		Now:     time.Now,
-		Out:     h.out,
-		Err:     h.err,
-		Log:     &TextLogger{W: h.err},
-		Secrets: redact.New(),
-		Engine:  h.eng,
-		Nodes:   list,
-		Store:   store,
-		Checker: &nodes.Checker{Prober: h.eng, Dial: h.dialer.Dial, Timeout: time.Second},
+		StateDir:      store.Dir(),
+		WatchInterval: 10 * time.Millisecond,
+		Config:        cfg,
+		Getenv:        func(k string) string { return map[string]string{"HTTP_PROXY": "http://bob:pw1234@proxy:3128"}[k] },
+		Now:           time.Now,
+		Out:           h.out,
+		Err:           h.err,
+		Log:           &TextLogger{W: h.err},
+		Secrets:       redact.New(),
+		Engine:        h.eng,
+		Nodes:         list,
+		Store:         store,
+		Checker:       &nodes.Checker{Prober: h.eng, Dial: h.dialer.Dial, Timeout: time.Second},
 		Lint: func(context.Context, lint.Options) (*lint.Result, error) {
 			h.linted++
 			return &lint.Result{Findings: []lint.Finding{}, Notices: []string{}}, nil
@@ -239,7 +346,7 @@ func (h *harness) rerun(t *testing.T) error {
 	s := h.state
 	*s = State{Config: s.Config, Options: s.Options, Getenv: s.Getenv, Now: s.Now, Out: s.Out, Err: s.Err, Log: s.Log, Secrets: s.Secrets,
 		Lint: s.Lint, Open: s.Open, StateDir: s.StateDir, BinfmtDir: s.BinfmtDir, LocalNodes: s.LocalNodes, DockerContexts: s.DockerContexts,
-		Engine: s.Engine, Nodes: s.Nodes, Store: s.Store, Checker: s.Checker, Registry: s.Registry}
+		WatchInterval: s.WatchInterval, Engine: s.Engine, Nodes: s.Nodes, Store: s.Store, Checker: s.Checker, Registry: s.Registry}
 	h.out.Reset()
 	h.err.Reset()
 	h.eng.Reset()
@@ -250,4 +357,41 @@ func pushConfig() config.Config {
 	c := config.Defaults()
 	c.Image, c.Tags, c.Push = "registry.example.com/team/app", []string{"1.0"}, true
 	return c
+}
+
+// lockedBuffer is a bytes.Buffer the platforms' goroutines may share, as
+// they share stderr.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
+}
+
+func (l *lockedBuffer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
+}
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,13 @@ type Step interface {
 type Skipper interface {
 	// Skip returns true and a reason when the step should not run.
 	Skip(s *State) (bool, string)
+}
+
+// Finally is a Step that runs even after an earlier step failed (the
+// report: what was built, what failed and why). State.Failed holds the
+// error then.
+type Finally interface {
+	Finally() bool
 }
 
 // ErrStop ends the pipeline early without an error (--dry-run).
@@ -47,20 +55,30 @@ type Timing struct {
 }
 
 // Run runs steps in order. Each step is logged, timed and, when it fails,
-// its error is wrapped with its name; later steps do not run.
+// its error is wrapped with its name; later steps do not run, except the
+// Finally ones. Run returns the first failure.
 func Run(ctx context.Context, s *State, steps []Step) error {
+	var failed error
 	for _, st := range steps {
-		if err := ctx.Err(); err != nil {
+		if failed != nil {
+			if f, ok := st.(Finally); !ok || !f.Finally() {
+				continue
+			}
+		} else if err := ctx.Err(); err != nil {
 			return err
 		}
 		if sk, ok := st.(Skipper); ok {
 			if skip, why := sk.Skip(s); skip {
-				s.Log.Skipped(st.String(), why)
+				if failed == nil {
+					s.Log.Skipped(st.String(), why)
+				}
 				s.Timings = append(s.Timings, Timing{Step: st.Name(), Skipped: why})
 				continue
 			}
 		}
-		s.Log.Start(st.String())
+		if failed == nil {
+			s.Log.Start(st.String())
+		}
 		start := s.now()
 		err := st.Run(ctx, s)
 		d := s.now().Sub(start)
@@ -68,19 +86,29 @@ func Run(ctx context.Context, s *State, steps []Step) error {
 		if errors.Is(err, ErrStop) {
 			return nil
 		}
+		if failed != nil {
+			continue // a Finally step's own failure does not hide the first one
+		}
 		if err != nil {
-			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-				return err
-			}
-			var se *StepError
-			if errors.As(err, &se) {
-				return err // already names its step (report fails for verify)
-			}
-			return &StepError{Step: st.Name(), Err: err}
+			failed = wrapStep(ctx, st, err)
+			s.Failed = failed
+			continue
 		}
 		s.Log.Done(st.String(), d)
 	}
-	return nil
+	return failed
+}
+
+// wrapStep names the failing step in its error.
+func wrapStep(ctx context.Context, st Step, err error) error {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return err
+	}
+	var se *StepError
+	if errors.As(err, &se) {
+		return err // already names its step
+	}
+	return &StepError{Step: st.Name(), Err: err}
 }
 
 func roundSeconds(d time.Duration) float64 {
@@ -96,16 +124,24 @@ type Logger interface {
 	Info(format string, a ...any)
 }
 
-// TextLogger is the Logger used on the command line.
+// TextLogger is the Logger used on the command line. The platforms of a
+// build log from several goroutines: each line is written whole.
 type TextLogger struct {
 	W     interface{ Write([]byte) (int, error) }
 	Quiet bool
+	mu    sync.Mutex
+}
+
+func (l *TextLogger) printf(format string, a ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.W, format, a...)
 }
 
 // Start implements Logger.
 func (l *TextLogger) Start(step string) {
 	if !l.Quiet {
-		fmt.Fprintf(l.W, "• %s\n", step)
+		l.printf("• %s\n", step)
 	}
 }
 
@@ -113,25 +149,25 @@ func (l *TextLogger) Start(step string) {
 // steps say when they end.
 func (l *TextLogger) Done(step string, d time.Duration) {
 	if !l.Quiet && d >= 5*time.Second {
-		fmt.Fprintf(l.W, "  %s: done in %.1fs\n", step, d.Seconds())
+		l.printf("  %s: done in %.1fs\n", step, d.Seconds())
 	}
 }
 
 // Skipped implements Logger.
 func (l *TextLogger) Skipped(step, why string) {
 	if !l.Quiet {
-		fmt.Fprintf(l.W, "• %s: skipped (%s)\n", step, why)
+		l.printf("• %s: skipped (%s)\n", step, why)
 	}
 }
 
 // Warn implements Logger; warnings print even when quiet.
 func (l *TextLogger) Warn(format string, a ...any) {
-	fmt.Fprintf(l.W, "WARNING: "+format+"\n", a...)
+	l.printf("WARNING: "+format+"\n", a...)
 }
 
 // Info implements Logger.
 func (l *TextLogger) Info(format string, a ...any) {
 	if !l.Quiet {
-		fmt.Fprintf(l.W, "  "+format+"\n", a...)
+		l.printf("  "+format+"\n", a...)
 	}
 }

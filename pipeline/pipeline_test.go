@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/engine"
@@ -24,62 +27,72 @@ func TestPipelineNativePushVerifyReport(t *testing.T) {
 	cfg.Compression = "zstd"
 	cfg.Report = "json"
 	h := newHarness(t, cfg)
-	h.state.Registry = pushedRegistry("zstd")
+	reg := pushedRegistry("zstd")
+	h.state.Registry = reg
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatalf("Run: %v\nstderr:\n%s", err, h.err)
 	}
-	// the builder holds the routed nodes, each pinned to its platforms
-	assertCalls(t, h.eng,
-		"create --name xbuild --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock",
-		"create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock")
-	if !strings.Contains(h.err.String(), "buildx builder xbuild: create amd1, create arm1") {
+	// one single-node builder per routed node
+	assertCallsAnyOrder(t, h.eng,
+		"create --name xbuild-node-amd1 --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock",
+		"create --name xbuild-node-arm1 --node arm1 --driver remote --platform linux/arm64 --timeout 2s unix:///run/arm1.sock")
+	if !strings.Contains(h.err.String(), "buildx builder xbuild-node-amd1: create amd1") {
 		t.Errorf("the builder sync is not reported:\n%s", h.err)
 	}
-	if len(h.eng.builds) != 1 {
-		t.Fatalf("builds = %d", len(h.eng.builds))
+	// each platform is its own build on its own node, pushed by digest, no tag
+	if got := strings.Join(h.eng.buildsOn(), "|"); got != "xbuild-node-amd1 linux/amd64|xbuild-node-arm1 linux/arm64" {
+		t.Fatalf("builds = %s", got)
 	}
-	spec := h.eng.builds[0]
-	if spec.Image == nil || !spec.Image.Push || spec.Image.Compression != "zstd" || spec.Provenance != "mode=min" ||
-		strings.Join(spec.Tags, ",") != "registry.example.com/team/app:1.0" || spec.BuildArgs["HTTP_PROXY"] != "http://bob:pw1234@proxy:3128" {
-		t.Errorf("spec = %+v", spec)
+	for _, spec := range h.eng.builds {
+		if spec.Image == nil || !spec.Image.Push || !spec.Image.PushByDigest || spec.Image.Name != "registry.example.com/team/app" ||
+			spec.Image.Compression != "zstd" || spec.Provenance != "mode=min" || len(spec.Tags) != 0 || spec.BuildArgs["HTTP_PROXY"] != "http://bob:pw1234@proxy:3128" {
+			t.Errorf("spec = %+v (image %+v)", spec, spec.Image)
+		}
+		if _, ok := spec.BuildArgs["TARGETARCH"]; ok {
+			t.Error("TARGETARCH passed globally")
+		}
 	}
-	if _, ok := spec.BuildArgs["TARGETARCH"]; ok {
-		t.Error("TARGETARCH passed globally")
+	// merged into one index by digest, in the requested order, then tagged
+	if len(reg.merged) != 1 || strings.Join(reg.merged[0], " ") != "registry.example.com/team/app@sha256:push-amd64 registry.example.com/team/app@sha256:push-arm64" {
+		t.Errorf("merged %q", reg.merged)
+	}
+	if reg.tags["registry.example.com/team/app:1.0"] != indexDigest || len(reg.tags) != 1 {
+		t.Errorf("tags %v", reg.tags)
 	}
 	var rep Report
 	if err := json.Unmarshal(h.out.Bytes(), &rep); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, h.out)
 	}
-	if rep.Digest != "sha256:index" || len(rep.Platforms) != 2 || rep.Platforms[0].Node != "amd1" || rep.Platforms[1].Node != "arm1" ||
-		rep.Platforms[1].Emulated || rep.Platforms[0].CompressedSize != 1_500_500 || rep.Verify == nil || !rep.Verify.OK {
+	if rep.Digest != indexDigest || !rep.Published || len(rep.Platforms) != 2 || rep.Platforms[0].Node != "amd1" || rep.Platforms[1].Node != "arm1" ||
+		rep.Platforms[0].Result != "built" || rep.Platforms[1].Result != "built" || rep.Platforms[1].Emulated ||
+		rep.Platforms[0].CompressedSize != 1_500_500 || rep.Platforms[0].Pushed != "sha256:push-amd64" || rep.Verify == nil || !rep.Verify.OK {
 		t.Errorf("report = %+v", rep)
 	}
-	if got := stepNames(rep.Steps); got != "lint plan build verify" {
+	if got := stepNames(rep.Steps); got != "lint plan build verify publish" {
 		t.Errorf("steps = %q", got)
 	}
 	if strings.Contains(h.err.String()+h.out.String(), "pw1234") {
 		t.Errorf("the proxy password leaked:\n%s%s", h.err, h.out)
 	}
-	if !strings.Contains(h.err.String(), "#1 RUN echo http://[REDACTED]@proxy:3128") {
+	if !strings.Contains(h.err.String(), "linux/arm64: #1 RUN echo http://[REDACTED]@proxy:3128") {
 		t.Errorf("build output not redacted as expected:\n%s", h.err)
 	}
+	// published: nothing is kept for a re-run
+	if ents, _ := os.ReadDir(filepath.Join(h.state.StateDir, "builds")); len(ents) != 1 || ents[0].Name() != ".lock" {
+		t.Errorf("build state left behind: %v", ents)
+	}
 
-	// the next build finds the builder as it left it: no buildx command
+	// the next build finds the builders as it left them: no buildx command
 	if err := h.rerun(t); err != nil {
 		t.Fatalf("second Run: %v\n%s", err, h.err)
 	}
 	assertCalls(t, h.eng)
-	if !strings.Contains(h.err.String(), "buildx builder xbuild: as the last sync left it, nothing to change") {
-		t.Errorf("second build:\n%s", h.err)
-	}
 	// a builder removed by hand is noticed and made again
-	h.eng.DeleteBuilder("xbuild")
+	h.eng.DeleteBuilder("xbuild-node-arm1")
 	if err := h.rerun(t); err != nil {
 		t.Fatalf("third Run: %v\n%s", err, h.err)
 	}
-	assertCalls(t, h.eng,
-		"create --name xbuild --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock",
-		"create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock")
+	assertCalls(t, h.eng, "create --name xbuild-node-arm1 --node arm1 --driver remote --platform linux/arm64 --timeout 2s unix:///run/arm1.sock")
 }
 
 // assertCalls checks the buildx commands run since the last check.
@@ -88,9 +101,23 @@ func assertCalls(t *testing.T, e *fakeEngine, want ...string) {
 	if got := e.Calls(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("buildx calls:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	e.Reset()
+	e.FakeBuildx.Reset()
 }
 
+// assertCallsAnyOrder is assertCalls for commands run concurrently.
+func assertCallsAnyOrder(t *testing.T, e *fakeEngine, want ...string) {
+	t.Helper()
+	got := e.Calls()
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("buildx calls:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	e.FakeBuildx.Reset()
+}
+
+// A node found down when the build starts: its platform goes to the
+// emulated node (with --allow-emulation), and back when it returns.
 func TestPipelineFallbackToEmulation(t *testing.T) {
 	cfg := pushConfig()
 	cfg.AllowEmulation = true
@@ -113,21 +140,170 @@ func TestPipelineFallbackToEmulation(t *testing.T) {
 	if !strings.Contains(h.err.String(), "WARNING: linux/arm64: native node arm1 is unreachable") {
 		t.Errorf("no loud warning:\n%s", h.err)
 	}
-	assertCalls(t, h.eng,
-		"create --name xbuild --leave --node arm1",
-		"create --name xbuild --node qemu --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/qemu.sock")
-	if !strings.Contains(h.err.String(), "linux/arm64  qemu  emulated") {
+	assertCalls(t, h.eng, "create --name xbuild-node-qemu --node qemu --driver remote --platform linux/amd64,linux/arm64 --timeout 2s unix:///run/qemu.sock")
+	if got := strings.Join(h.eng.buildsOn(), "|"); got != "xbuild-node-amd1 linux/amd64|xbuild-node-qemu linux/arm64" {
+		t.Errorf("builds = %s", got)
+	}
+	if !strings.Contains(h.err.String(), "linux/arm64  qemu  emulated  built") {
 		t.Errorf("report does not say arm64 was emulated:\n%s", h.err)
 	}
 
-	// arm1 is back: the builder returns to the native node
+	// arm1 is back: its builder is as it was, nothing to run
 	delete(h.dialer.dead, "/run/arm1.sock")
 	if err := h.rerun(t); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
 	}
-	assertCalls(t, h.eng,
-		"create --name xbuild --leave --node qemu",
-		"create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock")
+	assertCalls(t, h.eng)
+	if got := strings.Join(h.eng.buildsOn(), "|"); got != "xbuild-node-amd1 linux/amd64|xbuild-node-arm1 linux/arm64" {
+		t.Errorf("builds = %s", got)
+	}
+}
+
+// loseNode makes the build of platform on builder lose its node mid-build:
+// the node stops answering and the build hangs until it is cancelled, as
+// buildx does with a node cut off.
+func loseNode(h *harness, builder, platform, sock string) {
+	h.eng.onBuild = func(ctx context.Context, spec engine.BuildSpec) error {
+		if spec.Builder != builder || spec.Platforms[0] != platform {
+			return nil
+		}
+		h.dialer.mu.Lock()
+		h.dialer.dead[sock] = true
+		h.dialer.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(20 * time.Second):
+			return errors.New("the lost node's build was never cancelled")
+		}
+	}
+}
+
+// The arm64 node is lost mid-build: arm64 is cancelled and rebuilt on the
+// emulated node (--allow-emulation), amd64 goes on; the index is verified
+// and tagged.
+func TestPipelineNodeLostMidBuildFailsOver(t *testing.T) {
+	cfg := pushConfig()
+	cfg.AllowEmulation = true
+	cfg.Report = "json"
+	h := newHarness(t, cfg)
+	reg := pushedRegistry("gzip")
+	h.state.Registry = reg
+	loseNode(h, "xbuild-node-arm1", "linux/arm64", "/run/arm1.sock")
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	if got := strings.Join(h.eng.buildsOn(), "|"); got != "xbuild-node-amd1 linux/amd64|xbuild-node-arm1 linux/arm64|xbuild-node-qemu linux/arm64" {
+		t.Errorf("builds = %s", got)
+	}
+	if !strings.Contains(h.err.String(), "WARNING: linux/arm64: node arm1 was lost mid-build (unreachable: dial unix: connection refused); building it again on qemu (emulated: through QEMU)") {
+		t.Errorf("the failover is not said:\n%s", h.err)
+	}
+	var rep Report
+	if err := json.Unmarshal(h.out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Platforms[0].Result != "built" || rep.Platforms[1].Result != "failover" || rep.Platforms[1].Node != "qemu" || !rep.Platforms[1].Emulated ||
+		strings.Join(rep.Platforms[1].Lost, ",") != "arm1" || !rep.Published {
+		t.Errorf("report platforms %+v", rep.Platforms)
+	}
+	if strings.Join(reg.merged[0], " ") != "registry.example.com/team/app@sha256:push-amd64 registry.example.com/team/app@sha256:push-arm64" || len(reg.tags) != 1 {
+		t.Errorf("merged %q tags %v", reg.merged, reg.tags)
+	}
+}
+
+// With nowhere to go, the build fails naming the lost node, writes no tag,
+// and keeps what finished: the same command run again reuses amd64 and
+// builds only arm64.
+func TestPipelineNodeLostNowhereToGoThenResume(t *testing.T) {
+	cfg := pushConfig()
+	h := newHarness(t, cfg)
+	reg := pushedRegistry("gzip")
+	h.state.Registry = reg
+	loseNode(h, "xbuild-node-arm1", "linux/arm64", "/run/arm1.sock")
+	err := Run(context.Background(), h.state, Steps())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "build" {
+		t.Fatalf("want a build error, got %v", err)
+	}
+	for _, want := range []string{"linux/arm64: node arm1 was lost mid-build (unreachable", "no other node can build it", "--allow-emulation",
+		"running the same command again rebuilds only the ones that failed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if len(reg.tags) != 0 || len(reg.merged) != 0 {
+		t.Errorf("something was published: merged %q tags %v", reg.merged, reg.tags)
+	}
+	if !strings.Contains(h.err.String(), "NOT published: no tag was created or moved") || !strings.Contains(h.err.String(), "linux/arm64  arm1  native  failed") {
+		t.Errorf("report:\n%s", h.err)
+	}
+
+	// the node is back; amd64's push is still in the registry
+	h.eng.onBuild = nil
+	delete(h.dialer.dead, "/run/arm1.sock")
+	reg.present = map[string]bool{"registry.example.com/team/app@sha256:push-amd64": true}
+	if err := h.rerun(t); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, h.err)
+	}
+	if got := strings.Join(h.eng.buildsOn(), "|"); got != "xbuild-node-arm1 linux/arm64" {
+		t.Errorf("re-run built %s, want only arm64", got)
+	}
+	if !strings.Contains(h.err.String(), "linux/amd64: reused sha256:push-amd64, pushed by node amd1 in an earlier run of this build") ||
+		!strings.Contains(h.err.String(), "linux/amd64  amd1  native  reused") || !strings.Contains(h.err.String(), "linux/arm64  arm1  native  built") {
+		t.Errorf("re-run report:\n%s", h.err)
+	}
+	if strings.Join(reg.merged[0], " ") != "registry.example.com/team/app@sha256:push-amd64 registry.example.com/team/app@sha256:push-arm64" || len(reg.tags) != 1 {
+		t.Errorf("merged %q tags %v", reg.merged, reg.tags)
+	}
+
+	// a push gone from the registry is built again
+	if err := h.rerun(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(h.eng.buildsOn(), "|"); got != "xbuild-node-amd1 linux/amd64|xbuild-node-arm1 linux/arm64" {
+		t.Errorf("after publishing, the state is forgotten: builds %s", got)
+	}
+}
+
+// A push that fails for a reason that passes is built (pushed) again on
+// the same node and said; a failure that does not pass fails the platform
+// without stopping the others.
+func TestPipelinePushRetriesAndPlatformFailure(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	reg := pushedRegistry("gzip")
+	h.state.Registry = reg
+	var tries atomic.Int32
+	h.eng.onBuild = func(_ context.Context, spec engine.BuildSpec) error {
+		if spec.Platforms[0] == "linux/amd64" && tries.Add(1) == 1 {
+			return errors.New("failed to push registry.example.com/team/app: unexpected status from PUT request: 503 Service Unavailable")
+		}
+		return nil
+	}
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	if !strings.Contains(h.err.String(), "WARNING: linux/amd64: the push failed (503 Service Unavailable); building it again on amd1, retry 1 of 2") || len(reg.tags) != 1 {
+		t.Errorf("retry not said or not published:\n%s", h.err)
+	}
+
+	h.eng.onBuild = func(_ context.Context, spec engine.BuildSpec) error {
+		if spec.Platforms[0] == "linux/arm64" {
+			return errors.New(`process "/bin/sh -c make" did not complete successfully: exit code: 2`)
+		}
+		return nil
+	}
+	reg.tags = nil
+	err := h.rerun(t)
+	if err == nil || !strings.Contains(err.Error(), `linux/arm64 (on node arm1): process "/bin/sh -c make" did not complete successfully: exit code: 2`) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := strings.Join(h.eng.buildsOn(), "|"); got != "xbuild-node-amd1 linux/amd64|xbuild-node-arm1 linux/arm64" {
+		t.Errorf("a failing platform stopped the other: %s", got)
+	}
+	if len(reg.tags) != 0 {
+		t.Errorf("tags written: %v", reg.tags)
+	}
 }
 
 func TestPipelineRefusesWithoutEmulation(t *testing.T) {
@@ -203,15 +379,20 @@ func TestPipelineDryRun(t *testing.T) {
 	cfg.BuildArgs = map[string]string{"NPM_TOKEN": "npm_secret_value"}
 	h := newHarness(t, cfg)
 	h.state.Options.DryRun = true
+	h.state.Registry = pushedRegistry("gzip")
 	before := snapshot(t, h.state.Store.Dir())
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatal(err)
 	}
 	out := h.out.String()
 	for _, want := range []string{"linux/amd64    -> amd1, native", "linux/arm64    -> arm1, native",
-		"docker buildx create --name xbuild --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock",
-		"docker buildx create --name xbuild --node arm1 --driver remote --append --platform linux/arm64 --timeout 2s unix:///run/arm1.sock",
-		"docker buildx build --builder xbuild --file Dockerfile --platform linux/amd64,linux/arm64 ", "--build-arg HTTP_PROXY=http://[REDACTED]@proxy:3128", "--build-arg NPM_TOKEN=[REDACTED]"} {
+		"docker buildx create --name xbuild-node-amd1 --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///run/amd1.sock",
+		"docker buildx create --name xbuild-node-arm1 --node arm1 --driver remote --platform linux/arm64 --timeout 2s unix:///run/arm1.sock",
+		"docker buildx build --builder xbuild-node-amd1 --file " + h.state.Config.Dockerfile + " --platform linux/amd64 ",
+		"docker buildx build --builder xbuild-node-arm1 --file ",
+		"--output type=image,name=registry.example.com/team/app,push-by-digest=true,name-canonical=true,push=true,compression=gzip,force-compression=true,oci-mediatypes=true",
+		"--build-arg HTTP_PROXY=http://[REDACTED]@proxy:3128", "--build-arg NPM_TOKEN=[REDACTED]",
+		"Then: one index of the platforms pushed by digest to registry.example.com/team/app, verified in the registry, and only then tagged: registry.example.com/team/app:1.0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry-run output lacks %q:\n%s", want, out)
 		}
@@ -226,9 +407,8 @@ func TestPipelineDryRun(t *testing.T) {
 		t.Errorf("dry-run changed the node registry:\nbefore %v\nafter  %v", before, after)
 	}
 
-	// after a real build, the dry run says the builder needs nothing
+	// after a real build, the dry run says the builders need nothing
 	h.state.Options.DryRun = false
-	h.state.Registry = pushedRegistry("gzip")
 	if err := h.rerun(t); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +416,7 @@ func TestPipelineDryRun(t *testing.T) {
 	if err := h.rerun(t); err != nil {
 		t.Fatal(err)
 	}
-	if out := h.out.String(); !strings.Contains(out, "buildx commands xbuild would run:\n  (buildx builder xbuild is as the last sync left it: nothing to create or change)\n  docker buildx build --builder xbuild ") {
+	if out := h.out.String(); !strings.Contains(out, "buildx commands xbuild would run:\n  (the buildx builders are as their last sync left them: nothing to create or change)\n  docker buildx build --builder xbuild-node-amd1 ") {
 		t.Errorf("dry-run after a build:\n%s", out)
 	}
 }
@@ -268,7 +448,9 @@ func snapshot(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-func TestPipelineVerifyFailureFailsAfterReport(t *testing.T) {
+// A failed check stops the build before any tag is written; the report
+// still shows what was built and says nothing was published.
+func TestPipelineVerifyFailureWritesNoTag(t *testing.T) {
 	h := newHarness(t, pushConfig())
 	reg := pushedRegistry("gzip")
 	reg.files["sha256:arm64/app"] = elfHeader(62) // an x86-64 binary in the arm64 image
@@ -278,11 +460,19 @@ func TestPipelineVerifyFailureFailsAfterReport(t *testing.T) {
 	if !errors.As(err, &se) || se.Step != "verify" {
 		t.Fatalf("want a verify error, got %v", err)
 	}
-	if !strings.Contains(err.Error(), "linux/arm64 binary-arch: /app is x86-64 (amd64), not AArch64 (arm64)") {
-		t.Errorf("error = %v", err)
+	for _, want := range []string{"1 check(s) failed on the unverified index registry.example.com/team/app@" + indexDigest + "",
+		"linux/arm64 binary-arch: /app is x86-64 (amd64), not AArch64 (arm64)", "it was pushed by digest only: no tag was created or moved"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
 	}
-	if !strings.Contains(h.err.String(), "Verify FAILED: 1 of") {
-		t.Errorf("report not printed before failing:\n%s", h.err)
+	if len(reg.tags) != 0 {
+		t.Errorf("a tag was written for an unverified index: %v", reg.tags)
+	}
+	for _, want := range []string{"NOT published: the index " + indexDigest + " was pushed by digest only; no tag was created or moved", "Verify FAILED: 1 of"} {
+		if !strings.Contains(h.err.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, h.err)
+		}
 	}
 }
 
@@ -290,10 +480,14 @@ func TestPipelineSizeBudget(t *testing.T) {
 	cfg := pushConfig()
 	cfg.SizeBudget = "1.45MB"
 	h := newHarness(t, cfg)
-	h.state.Registry = pushedRegistry("gzip")
+	reg := pushedRegistry("gzip")
+	h.state.Registry = reg
 	err := Run(context.Background(), h.state, Steps())
-	if err == nil || !strings.Contains(err.Error(), "linux/amd64 image is 1.50 MB compressed, over the size budget of 1.45 MB") {
+	if err == nil || !strings.Contains(err.Error(), "linux/amd64 size-budget: linux/amd64 image is 1.50 MB compressed, over the size budget of 1.45 MB") {
 		t.Fatalf("err = %v", err)
+	}
+	if len(reg.tags) != 0 {
+		t.Errorf("a tag was written over the budget: %v", reg.tags)
 	}
 }
 
@@ -304,13 +498,18 @@ func TestPipelineWithoutPush(t *testing.T) {
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatal(err)
 	}
-	if h.eng.builds[0].Image != nil || h.eng.builds[0].Provenance != "" || strings.Join(h.eng.builds[0].Outputs, " ") != "type=cacheonly" {
-		t.Errorf("spec without --push: %+v", h.eng.builds[0])
+	if got := strings.Join(h.eng.buildsOn(), "|"); got != "xbuild-node-amd1 linux/amd64|xbuild-node-arm1 linux/arm64" {
+		t.Errorf("builds = %s", got)
+	}
+	for _, b := range h.eng.builds {
+		if b.Image != nil || b.Provenance != "" || strings.Join(b.Outputs, " ") != "type=cacheonly" {
+			t.Errorf("spec without --push: %+v", b)
+		}
 	}
 	if !strings.Contains(h.err.String(), "Size budget 1.0 kB: not checked (nothing was pushed to measure)") {
 		t.Errorf("no size-budget note:\n%s", h.err)
 	}
-	for _, want := range []string{"verifying the pushed image in the registry: skipped (nothing was pushed)", "nothing was pushed (no --push)", "Not pushed"} {
+	for _, want := range []string{"verifying the pushed index in the registry: skipped (nothing was pushed)", "nothing was pushed (no --push)", "Not pushed"} {
 		if !strings.Contains(h.err.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, h.err)
 		}
@@ -328,7 +527,7 @@ func stepNames(ts []Timing) string {
 	return strings.Join(names, " ")
 }
 
-func TestPipelineRegistryCacheSplitsPerPlatform(t *testing.T) {
+func TestPipelineRegistryCachePerPlatform(t *testing.T) {
 	cfg := pushConfig()
 	cfg.CacheTo = []string{"type=registry,ref=registry.example.com/team/app:cache,mode=max"}
 	h := newHarness(t, cfg)
@@ -336,24 +535,19 @@ func TestPipelineRegistryCacheSplitsPerPlatform(t *testing.T) {
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
 	}
-	calls := strings.Join(h.eng.Calls(), "\n")
-	if !strings.Contains(calls, "bake --builder xbuild\n") ||
-		!strings.Contains(calls, "imagetools create --tag registry.example.com/team/app:1.0 registry.example.com/team/app@sha256:linux-amd64 registry.example.com/team/app@sha256:linux-arm64") {
-		t.Errorf("buildx calls:\n%s", calls)
-	}
 	refs := map[string]bool{}
 	for _, b := range h.eng.builds {
-		refs[b.Platforms[0]+" "+strings.Join(b.CacheTo, ",")] = true
+		refs[b.Platforms[0]+" "+strings.Join(b.CacheTo, ",")+" <- "+strings.Join(b.CacheFrom, ",")] = true
 	}
 	for _, want := range []string{
-		"linux/amd64 type=registry,ref=registry.example.com/team/app:cache-linux-amd64,mode=max",
-		"linux/arm64 type=registry,ref=registry.example.com/team/app:cache-linux-arm64,mode=max",
+		"linux/amd64 type=registry,ref=registry.example.com/team/app:cache-linux-amd64,mode=max <- type=registry,ref=registry.example.com/team/app:cache-linux-amd64",
+		"linux/arm64 type=registry,ref=registry.example.com/team/app:cache-linux-arm64,mode=max <- type=registry,ref=registry.example.com/team/app:cache-linux-arm64",
 	} {
 		if !refs[want] {
-			t.Errorf("no target %q in %v", want, refs)
+			t.Errorf("no build %q in %v", want, refs)
 		}
 	}
-	if h.state.Build.Digest != "sha256:index" || !h.state.Verify.OK {
+	if h.state.Build.Digest != indexDigest || !h.state.Verify.OK {
 		t.Errorf("digest %s verify %+v", h.state.Build.Digest, h.state.Verify)
 	}
 }
@@ -378,7 +572,7 @@ func TestPipelineLocalDefaultWhenNoNodes(t *testing.T) {
 		t.Errorf("assignments = %+v", a)
 	}
 	// one daemon, one buildx node with both platforms
-	assertCalls(t, h.eng, "create --name xbuild --node local --driver remote --platform linux/amd64,linux/arm64 --timeout 2s unix:///run/qemu.sock")
+	assertCalls(t, h.eng, "create --name xbuild-node-local --node local --driver remote --platform linux/amd64,linux/arm64 --timeout 2s unix:///run/qemu.sock")
 }
 
 func TestPipelineNoNodesAnywhereSaysWhatToRun(t *testing.T) {
@@ -422,7 +616,7 @@ func TestPipelineSizeBudgetWithVerifyOff(t *testing.T) {
 	h := newHarness(t, cfg)
 	h.state.Registry = pushedRegistry("gzip")
 	err := Run(context.Background(), h.state, Steps())
-	if err == nil || !strings.Contains(err.Error(), "over the size budget of 1.00 MB") {
+	if err == nil || !strings.Contains(err.Error(), "over the size budget of 1.00 MB") || !strings.Contains(err.Error(), "no tag was created or moved") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -464,7 +658,7 @@ func TestPipelineLocalDockerEngine(t *testing.T) {
 	if err := h.rerun(t); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, h.err)
 	}
-	create := "create --name xbuild --node local --driver docker-container --platform " + native + ",linux/s390x --timeout 2s xbuild-local"
+	create := "create --name xbuild-node-local --node local --driver docker-container --platform " + native + ",linux/s390x --timeout 2s xbuild-local"
 	for _, want := range []string{"docker context xbuild would write first: xbuild-local (unix:///run/docker.sock)", "docker buildx " + create} {
 		if !strings.Contains(h.out.String(), want) {
 			t.Errorf("dry run lacks %q:\n%s", want, h.out)

@@ -60,13 +60,17 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 		return err
 	}
 	s.Spec = buildSpec(c, s.Options, s.BuildArgs, c.Builder)
-
-	if s.Options.DryRun {
-		eng, err := s.engine()
-		if err != nil {
+	if c.Push {
+		if s.repo, err = oneRepository(c.Refs()); err != nil {
 			return err
 		}
-		changes, err := nodes.PreviewBuilder(eng, s.stateDir(), c.Builder, s.Builder)
+		if s.Resume, err = prepareResume(ctx, s); err != nil {
+			return err
+		}
+	}
+
+	if s.Options.DryRun {
+		changes, err := s.previewBuilders()
 		if err != nil {
 			return err
 		}
@@ -74,6 +78,57 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 		return ErrStop
 	}
 	return nil
+}
+
+// previewBuilders lists the buildx commands the build would run to make
+// its builders ready, reading their recorded state only.
+func (s *State) previewBuilders() ([]nodes.BuilderChange, error) {
+	eng, err := s.engine()
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Options.Outputs) > 0 {
+		return nodes.PreviewBuilder(eng, s.stateDir(), s.Config.Builder, s.Builder)
+	}
+	var out []nodes.BuilderChange
+	seen := map[string]bool{}
+	for _, a := range s.Plan.Assignments {
+		if seen[a.Node] {
+			continue
+		}
+		seen[a.Node] = true
+		if _, reused := s.Resume.reusable(a.Platform); reused {
+			continue
+		}
+		ch, err := nodes.PreviewBuilder(eng, s.stateDir(), nodes.NodeBuilderName(a.Node), nodes.NodeBuilder(a.Node, s.RoutedNodes))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ch...)
+	}
+	return out, nil
+}
+
+// oneRepository returns the repository all refs are in: each platform is
+// pushed there by digest, then the verified index is tagged there.
+func oneRepository(refs []string) (string, error) {
+	if len(refs) == 0 {
+		return "", errors.New("nothing to push to: set image and tags, or pass -t REGISTRY/APP:TAG")
+	}
+	repo, err := repository(refs[0])
+	if err != nil {
+		return "", fmt.Errorf("tag %s: %w", refs[0], err)
+	}
+	for _, r := range refs[1:] {
+		other, err := repository(r)
+		if err != nil {
+			return "", fmt.Errorf("tag %s: %w", r, err)
+		}
+		if other != repo {
+			return "", fmt.Errorf("tags %s and %s are in different repositories: xbuild pushes a build to one repository and tags it there once it is verified; build once per repository, or copy the published image afterwards (xbuild buildx imagetools create --tag %s %s)", refs[0], r, r, refs[0])
+		}
+	}
+	return repo, nil
 }
 
 // routeRegistered checks the registered candidates and routes platforms.
@@ -176,7 +231,7 @@ func buildSpec(c config.Config, o Options, args map[string]string, builder strin
 }
 
 // printPlan writes the dry-run plan: routing and the exact commands the
-// build would run (the builder changes only where it differs from the
+// build would run (the builders change only where they differ from their
 // last sync), with secrets masked.
 func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 	fmt.Fprintf(w, "Plan (builder %s):\n", s.Config.Builder)
@@ -187,21 +242,40 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 		}
 		fmt.Fprintf(w, "  %-14s -> %s, %s\n", a.Platform, a.Node, kind)
 	}
+	for _, line := range s.Resume.describe() {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
 	for _, dc := range s.Contexts {
 		fmt.Fprintf(w, "\ndocker context xbuild would write first: %s (%s)\n", dc.Name, dc.Host)
 	}
 	fmt.Fprintln(w, "\nbuildx commands xbuild would run:")
 	if len(changes) == 0 {
-		fmt.Fprintf(w, "  (buildx builder %s is as the last sync left it: nothing to create or change)\n", s.Config.Builder)
+		fmt.Fprintln(w, "  (the buildx builders are as their last sync left them: nothing to create or change)")
 	}
 	for _, c := range changes {
 		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", c.Args)))
 	}
-	fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(s.Spec))))
-	fmt.Fprintln(w, "(to read the result, xbuild also passes --progress rawjson and --metadata-file FILE to the build)")
+	if len(s.Options.Outputs) > 0 {
+		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(s.Spec))))
+	} else {
+		for _, a := range s.Plan.Assignments {
+			if _, reused := s.Resume.reusable(a.Platform); reused {
+				continue
+			}
+			spec := s.platformSpec(a.Platform, nodes.NodeBuilderName(a.Node))
+			fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(spec))))
+		}
+	}
+	fmt.Fprintln(w, "(to read the result, xbuild also passes --progress rawjson and --metadata-file FILE to each build)")
 	if !s.Config.Push {
 		fmt.Fprintln(w, "\nNothing would be pushed (no --push).")
+		return
 	}
+	fmt.Fprintf(w, "\nThen: one index of the platforms pushed by digest to %s, verified in the registry", s.repo)
+	if !s.Config.Verify {
+		fmt.Fprint(w, " (verify: false, so not verified)")
+	}
+	fmt.Fprintf(w, ", and only then tagged: %s\n", strings.Join(s.Config.Refs(), ", "))
 }
 
 // errNoPlan is returned by steps that need a plan when there is none.

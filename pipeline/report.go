@@ -15,9 +15,13 @@ import (
 
 // Report is the build summary a release engineer pastes into a ticket.
 type Report struct {
-	Refs      []string         `json:"refs"`
-	Digest    string           `json:"digest,omitempty"`
-	Pushed    bool             `json:"pushed"`
+	Refs   []string `json:"refs"`
+	Digest string   `json:"digest,omitempty"`
+	Pushed bool     `json:"pushed"`
+	// Published is true once the tags point at the verified index.
+	Published bool `json:"published"`
+	// Error is why the build stopped, when it did.
+	Error     string           `json:"error,omitempty"`
 	Builder   string           `json:"builder"`
 	Engine    string           `json:"engine"`
 	Platforms []PlatformReport `json:"platforms"`
@@ -30,16 +34,24 @@ type Report struct {
 
 // PlatformReport is one platform's row.
 type PlatformReport struct {
-	Platform       string `json:"platform"`
-	Node           string `json:"node"`
-	Emulated       bool   `json:"emulated"`
+	Platform string `json:"platform"`
+	Node     string `json:"node"`
+	Emulated bool   `json:"emulated"`
+	// Result is built, reused or failover (see PlatformResult); "failed"
+	// for a platform that did not finish.
+	Result string `json:"result"`
+	// Lost are the nodes lost while building it.
+	Lost []string `json:"lost,omitempty"`
+	// Pushed is what its build pushed by digest.
+	Pushed         string `json:"pushed,omitempty"`
 	Digest         string `json:"digest,omitempty"`
 	CompressedSize int64  `json:"compressedSize,omitempty"`
 	Layers         int    `json:"layers,omitempty"`
 }
 
-// ReportStep prints the report (table on stderr, or JSON on stdout), writes
-// --metadata-file, and fails on verify failures or a blown size budget.
+// ReportStep prints the report (table on stderr, or JSON on stdout) and
+// writes --metadata-file. It runs after a failure too, once platforms were
+// built: what finished, what failed and whether anything was published.
 type ReportStep struct{}
 
 // Name implements Step.
@@ -48,15 +60,13 @@ func (ReportStep) Name() string { return "report" }
 // String implements Step.
 func (ReportStep) String() string { return "reporting" }
 
+// Finally implements Finally.
+func (ReportStep) Finally() bool { return true }
+
 // Run implements Step.
 func (ReportStep) Run(ctx context.Context, s *State) error {
-	if s.Verify == nil && s.Config.Push && s.Config.SizeBudget != "" && s.Build != nil {
-		// verify is off, but the budget needs the pushed sizes
-		if reg, err := s.registry(); err == nil {
-			if images, err := readImages(ctx, reg, s.Config.Refs()[0]); err == nil {
-				s.Verify = &VerifyReport{Images: images, OK: true}
-			}
-		}
+	if s.Failed != nil && len(s.Platforms) == 0 {
+		return nil // nothing was built: the error says it all
 	}
 	rep := buildReport(s)
 	s.Report = rep
@@ -68,9 +78,8 @@ func (ReportStep) Run(ctx context.Context, s *State) error {
 		}
 	} else {
 		writeTable(s.Err, rep)
-		if rep.Pushed && rep.Digest != "" && len(rep.Refs) > 0 {
-			repo, err := repository(rep.Refs[0])
-			if err == nil {
+		if rep.Published && rep.Digest != "" && len(rep.Refs) > 0 {
+			if repo, err := repository(rep.Refs[0]); err == nil {
 				fmt.Fprintf(s.Out, "%s@%s\n", repo, rep.Digest)
 			}
 		}
@@ -84,23 +93,20 @@ func (ReportStep) Run(ctx context.Context, s *State) error {
 			return err
 		}
 	}
-	if s.Verify != nil && !s.Verify.OK {
-		var lines []string
-		for _, c := range s.Verify.Failed() {
-			lines = append(lines, fmt.Sprintf("%s %s: %s", c.Platform, c.Name, c.Detail))
-		}
-		return &StepError{Step: "verify", Err: fmt.Errorf("%d check(s) failed on %s:\n  %s", len(lines), s.Verify.Ref, strings.Join(lines, "\n  "))}
-	}
-	return checkBudget(rep)
+	return nil
 }
 
 func buildReport(s *State) *Report {
 	rep := &Report{
-		Refs:    s.Config.Refs(),
-		Pushed:  s.Config.Push,
-		Builder: s.Config.Builder,
-		Steps:   s.Timings,
-		Verify:  s.Verify,
+		Refs:      s.Config.Refs(),
+		Pushed:    s.Config.Push,
+		Published: s.Config.Push && len(s.Tagged) > 0,
+		Builder:   s.Config.Builder,
+		Steps:     s.Timings,
+		Verify:    s.Verify,
+	}
+	if s.Failed != nil {
+		rep.Error = s.Secrets.String(s.Failed.Error())
 	}
 	if s.Engine != nil {
 		rep.Engine = s.Engine.Describe()
@@ -110,15 +116,18 @@ func buildReport(s *State) *Report {
 	}
 	if s.Plan != nil {
 		rep.Warnings = append(rep.Warnings, s.Plan.Warnings...)
-		for _, a := range s.Plan.Assignments {
-			pr := PlatformReport{Platform: a.Platform, Node: a.Node, Emulated: a.Emulated}
-			if s.Verify != nil {
-				if img := s.Verify.Images[a.Platform]; img != nil {
-					pr.Digest, pr.CompressedSize, pr.Layers = img.Digest, img.CompressedSize(), len(img.Layers)
-				}
-			}
-			rep.Platforms = append(rep.Platforms, pr)
+	}
+	for _, r := range s.Platforms {
+		pr := PlatformReport{Platform: r.Platform, Node: r.Node, Emulated: r.Emulated, Result: r.Result, Lost: r.Lost, Pushed: r.Pushed}
+		if r.Err != nil {
+			pr.Result = "failed"
 		}
+		if s.Verify != nil {
+			if img := s.Verify.Images[r.Platform]; img != nil {
+				pr.Digest, pr.CompressedSize, pr.Layers = img.Digest, img.CompressedSize(), len(img.Layers)
+			}
+		}
+		rep.Platforms = append(rep.Platforms, pr)
 	}
 	if s.Config.SizeBudget != "" {
 		rep.SizeBudget, _ = config.ParseSize(s.Config.SizeBudget)
@@ -126,37 +135,23 @@ func buildReport(s *State) *Report {
 	return rep
 }
 
-func checkBudget(rep *Report) error {
-	if rep.SizeBudget <= 0 || !rep.Pushed {
-		return nil // without a push there is no image to measure; the table says so
-	}
-	var largest PlatformReport
-	for _, p := range rep.Platforms {
-		if p.CompressedSize > largest.CompressedSize {
-			largest = p
-		}
-	}
-	if largest.CompressedSize == 0 {
-		return &StepError{Step: "report", Err: fmt.Errorf("size-budget %s cannot be checked: the registry reported no image sizes", config.FormatSize(rep.SizeBudget))}
-	}
-	if largest.CompressedSize > rep.SizeBudget {
-		return &StepError{Step: "report", Err: fmt.Errorf("%s image is %s compressed, over the size budget of %s", largest.Platform, config.FormatSize(largest.CompressedSize), config.FormatSize(rep.SizeBudget))}
-	}
-	return nil
-}
-
 func writeTable(w io.Writer, rep *Report) {
 	fmt.Fprintln(w)
-	if rep.Pushed {
-		fmt.Fprintf(w, "Pushed %s\n", strings.Join(rep.Refs, ", "))
+	switch {
+	case rep.Published:
+		fmt.Fprintf(w, "Published %s\n", strings.Join(rep.Refs, ", "))
 		if rep.Digest != "" {
 			fmt.Fprintf(w, "Digest %s\n", rep.Digest)
 		}
-	} else {
+	case rep.Pushed && rep.Digest != "":
+		fmt.Fprintf(w, "NOT published: the index %s was pushed by digest only; no tag was created or moved\n", rep.Digest)
+	case rep.Pushed:
+		fmt.Fprintln(w, "NOT published: no tag was created or moved")
+	default:
 		fmt.Fprintln(w, "Not pushed: the result is in the nodes' build cache (use --push to publish it).")
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PLATFORM\tNODE\tBUILT\tSIZE\tLAYERS\tDIGEST")
+	fmt.Fprintln(tw, "PLATFORM\tNODE\tBUILT\tRESULT\tSIZE\tLAYERS\tDIGEST")
 	for _, p := range rep.Platforms {
 		built := "native"
 		if p.Emulated {
@@ -165,8 +160,10 @@ func writeTable(w io.Writer, rep *Report) {
 		size, layers, dg := "-", "-", "-"
 		if p.CompressedSize > 0 {
 			size, layers, dg = config.FormatSize(p.CompressedSize), fmt.Sprint(p.Layers), short(p.Digest)
+		} else if p.Pushed != "" {
+			dg = short(p.Pushed)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Platform, p.Node, built, size, layers, dg)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Platform, p.Node, built, p.Result, size, layers, dg)
 	}
 	_ = tw.Flush()
 	var steps []string
@@ -178,7 +175,7 @@ func writeTable(w io.Writer, rep *Report) {
 		steps = append(steps, fmt.Sprintf("%s %.1fs", t.Step, t.Seconds))
 	}
 	fmt.Fprintf(w, "Steps: %s\n", strings.Join(steps, ", "))
-	if rep.Verify != nil {
+	if rep.Verify != nil && len(rep.Verify.Checks) > 0 {
 		failed := rep.Verify.Failed()
 		if len(failed) == 0 {
 			fmt.Fprintf(w, "Verified: %d checks passed (platforms, config os/arch, binary arch, compression, no proxy leak)\n", len(rep.Verify.Checks))
@@ -186,12 +183,8 @@ func writeTable(w io.Writer, rep *Report) {
 			fmt.Fprintf(w, "Verify FAILED: %d of %d checks\n", len(failed), len(rep.Verify.Checks))
 		}
 	}
-	if rep.SizeBudget > 0 {
-		if rep.Pushed {
-			fmt.Fprintf(w, "Size budget: %s for the largest platform\n", config.FormatSize(rep.SizeBudget))
-		} else {
-			fmt.Fprintf(w, "Size budget %s: not checked (nothing was pushed to measure)\n", config.FormatSize(rep.SizeBudget))
-		}
+	if rep.SizeBudget > 0 && !rep.Pushed {
+		fmt.Fprintf(w, "Size budget %s: not checked (nothing was pushed to measure)\n", config.FormatSize(rep.SizeBudget))
 	}
 	sort.Strings(rep.Warnings)
 	for _, wn := range rep.Warnings {

@@ -7,44 +7,59 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/engine"
 )
 
-// needsSplit reports whether the build must run one target per platform:
-// a registry cache exported from a multi-node build keeps only the platform
-// that finished last (docker/buildx#1044), so each platform gets its own
-// cache ref instead.
-func needsSplit(spec engine.BuildSpec, nodes int) bool {
-	if nodes < 2 || len(spec.Platforms) < 2 || spec.Image == nil || !spec.Image.Push {
-		return false
-	}
-	for _, c := range spec.CacheTo {
-		if isRegistryCache(c) {
-			return true
-		}
-	}
-	return false
-}
-
-// splitSpecs turns one multi-platform push into one target per platform,
-// each pushed by digest to repo (merged into the tagged list afterwards),
-// exporting its registry cache to a per-platform ref and importing it back.
-func splitSpecs(spec engine.BuildSpec, repo string) map[string]engine.BuildSpec {
-	out := map[string]engine.BuildSpec{}
-	for _, p := range spec.Platforms {
-		s := spec
-		s.Platforms = []string{p}
-		s.Tags = nil
+// splitSpec is the build of platform p alone, out of a multi-platform
+// spec. When the build pushes, the platform is pushed by digest to repo,
+// without a tag: the tags are written once the merged index is verified.
+// A registry cache gets a ref of its own per platform, exported and
+// imported (a registry cache exported from a multi-node build keeps only
+// the platform that finished last, docker/buildx#1044); the refs given are
+// imported too, so a cache written by plain buildx is still found.
+func splitSpec(spec engine.BuildSpec, p, repo string) engine.BuildSpec {
+	s := spec
+	s.Platforms = []string{p}
+	s.Tags = nil
+	if spec.Image != nil && spec.Image.Push {
 		img := *spec.Image
 		img.Name, img.PushByDigest = repo, true
 		s.Image = &img
-		s.CacheTo, s.CacheFrom = nil, nil
-		for _, c := range spec.CacheTo {
-			s.CacheTo = append(s.CacheTo, platformCacheRef(c, p))
-		}
-		for _, c := range spec.CacheFrom {
-			s.CacheFrom = append(s.CacheFrom, platformCacheRef(c, p))
-		}
-		out[targetName(p)] = s
 	}
-	return out
+	s.CacheTo, s.CacheFrom = nil, nil
+	for _, c := range spec.CacheTo {
+		s.CacheTo = append(s.CacheTo, platformCacheRef(c, p))
+	}
+	for _, c := range spec.CacheTo {
+		if ref := cacheRef(platformCacheRef(c, p)); ref != "" {
+			s.CacheFrom = appendNew(s.CacheFrom, "type=registry,ref="+ref)
+		}
+	}
+	for _, c := range spec.CacheFrom {
+		s.CacheFrom = appendNew(s.CacheFrom, platformCacheRef(c, p))
+		s.CacheFrom = appendNew(s.CacheFrom, c)
+	}
+	return s
+}
+
+// cacheRef is the ref of a registry cache entry, "" for other types.
+func cacheRef(entry string) string {
+	fields, ok := cacheFields(entry)
+	if !ok || !isRegistryCache(entry) {
+		return ""
+	}
+	for _, f := range fields {
+		if v, ok := strings.CutPrefix(f, "ref="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
 }
 
 // targetName is a bake target name for a platform: linux/arm/v7 -> linux-arm-v7.

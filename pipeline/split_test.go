@@ -23,38 +23,34 @@ func TestPlatformCacheRef(t *testing.T) {
 	}
 }
 
-func TestNeedsSplitAndSplitSpecs(t *testing.T) {
+func TestSplitSpec(t *testing.T) {
 	push := &engine.ImageOutput{Push: true, Compression: "zstd"}
 	base := engine.BuildSpec{Builder: "b", Platforms: []string{"linux/amd64", "linux/arm64"}, Tags: []string{"r/app:1"}, Image: push,
 		CacheTo: []string{"type=registry,ref=r/app:cache,mode=max"}, CacheFrom: []string{"r/app:cache"}, Provenance: "mode=min"}
-	if !needsSplit(base, 2) {
-		t.Error("a registry cache on two nodes must split")
-	}
-	for name, c := range map[string]struct {
-		spec  engine.BuildSpec
-		nodes int
-	}{
-		"one node":     {base, 1},
-		"inline cache": {func() engine.BuildSpec { s := base; s.CacheTo = []string{"type=inline"}; return s }(), 2},
-		"no push":      {func() engine.BuildSpec { s := base; s.Image = nil; return s }(), 2},
-		"one platform": {func() engine.BuildSpec { s := base; s.Platforms = s.Platforms[:1]; return s }(), 2},
-	} {
-		if needsSplit(c.spec, c.nodes) {
-			t.Errorf("%s: split, want a single build", name)
-		}
-	}
-	specs := splitSpecs(base, "r/app")
-	if len(specs) != 2 {
-		t.Fatalf("targets: %v", specs)
-	}
-	arm := specs["linux-arm64"]
+	arm := splitSpec(base, "linux/arm64", "r/app")
 	if !slices.Equal(arm.Platforms, []string{"linux/arm64"}) || arm.Tags != nil ||
 		arm.Image.String() != "type=image,name=r/app,push-by-digest=true,name-canonical=true,push=true,compression=zstd,force-compression=true,oci-mediatypes=true" ||
 		!slices.Equal(arm.CacheTo, []string{"type=registry,ref=r/app:cache-linux-arm64,mode=max"}) ||
-		!slices.Equal(arm.CacheFrom, []string{"type=registry,ref=r/app:cache-linux-arm64"}) || arm.Provenance != "mode=min" {
-		t.Errorf("arm64 target = %+v (image %s)", arm, arm.Image)
+		// its own ref (written by --cache-to), then the ref as given (a cache plain buildx wrote)
+		!slices.Equal(arm.CacheFrom, []string{"type=registry,ref=r/app:cache-linux-arm64", "r/app:cache"}) ||
+		arm.Provenance != "mode=min" {
+		t.Errorf("arm64 build = %+v (image %s)", arm, arm.Image)
 	}
-	if base.Image.PushByDigest || base.Image.Name != "" {
-		t.Error("splitSpecs changed the original spec's image output")
+	if base.Image.PushByDigest || base.Image.Name != "" || len(base.Platforms) != 2 {
+		t.Error("splitSpec changed the original spec")
+	}
+
+	// a read-only consumer (--cache-from alone, a pull-request build) reads the per-platform refs too
+	ro := base
+	ro.CacheTo = nil
+	if got := splitSpec(ro, "linux/amd64", "r/app").CacheFrom; !slices.Equal(got, []string{"type=registry,ref=r/app:cache-linux-amd64", "r/app:cache"}) {
+		t.Errorf("cache-from alone: %q", got)
+	}
+
+	// without a push, the platform is built alone into the cache
+	local := base
+	local.Image, local.Outputs = nil, []string{"type=cacheonly"}
+	if got := splitSpec(local, "linux/amd64", ""); got.Image != nil || !slices.Equal(got.Outputs, []string{"type=cacheonly"}) || !slices.Equal(got.Platforms, []string{"linux/amd64"}) {
+		t.Errorf("no push: %+v", got)
 	}
 }

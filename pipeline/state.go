@@ -23,12 +23,19 @@ type Options struct {
 	Pull    bool
 }
 
-// Registry is the read side of a registry, for verify.
+// Registry reads pushed images back (verify, resume) and writes the
+// index and its tags (build, publish): registry.Client in production.
 type Registry interface {
 	Index(ctx context.Context, ref string) (*registry.Index, error)
 	Image(ctx context.Context, repo, digest string) (*registry.Image, error)
 	ReadFile(ctx context.Context, repo, digest, path string, limit int64) ([]byte, error)
 	Blob(ctx context.Context, repo, digest string, limit int64) ([]byte, error)
+	// PushIndex merges repo@digest sources into one index pushed by digest.
+	PushIndex(ctx context.Context, repo string, sources []string) (string, error)
+	// Tag points full tag references at repo@digest.
+	Tag(ctx context.Context, repo, digest string, tags []string) error
+	// Exists reports whether the registry holds ref.
+	Exists(ctx context.Context, ref string) (bool, error)
 }
 
 // Linter runs the lint gate (lint.Run in production).
@@ -62,6 +69,9 @@ type State struct {
 	// DockerContexts keeps the docker context of this machine's Docker
 	// engine when a build uses it (no node registered).
 	DockerContexts nodes.DockerContexts
+	// WatchInterval is how often the nodes in use are checked while
+	// platforms build; zero means 2 s.
+	WatchInterval time.Duration
 
 	// Opened on first use through Open; tests may set them beforehand.
 	Engine   engine.Engine
@@ -86,16 +96,29 @@ type State struct {
 	// the build step replaces it with what it applied.
 	Builder []engine.BuilderNode
 	Spec    engine.BuildSpec
+	// Resume holds what an earlier, failed run of this build pushed (nil
+	// when the build does not push).
+	Resume *Resume
 	// Filled by build.
+	Platforms []*PlatformResult
+	// Build is the merged index pushed by digest (or the single build's
+	// result, for -o outputs).
 	Build *engine.BuildResult
 	// Filled by verify.
 	Verify *VerifyReport
+	// Filled by publish: the tags written.
+	Tagged []string
 	// Filled by report.
 	Report *Report
+	// Failed is the error that stopped the pipeline, for the steps that
+	// run anyway (see Finally).
+	Failed error
 
 	Timings []Timing
 
 	nodesListed bool
+	// repo is the repository every platform is pushed to by digest.
+	repo string
 }
 
 func (s *State) now() time.Time {
@@ -107,5 +130,5 @@ func (s *State) now() time.Time {
 
 // Steps returns the build pipeline in order.
 func Steps() []Step {
-	return []Step{LintStep{}, PlanStep{}, BuildStep{}, VerifyStep{}, ReportStep{}}
+	return []Step{LintStep{}, PlanStep{}, BuildStep{}, VerifyStep{}, PublishStep{}, ReportStep{}}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/xbuild-dev/xbuild/internal/config"
+
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/xbuild-dev/xbuild/internal/registry"
@@ -33,50 +35,103 @@ func (v *VerifyReport) Failed() []Check {
 	return out
 }
 
-// VerifyStep reads the pushed image back from the registry and checks it
-// against the request.
+// VerifyStep reads the merged index back from the registry BY DIGEST,
+// before any tag points at it, checks it against the request and the size
+// budget, and stops the pipeline when a check fails: the publish step then
+// never runs, so no tag is created or moved.
 type VerifyStep struct{}
 
 // Name implements Step.
 func (VerifyStep) Name() string { return "verify" }
 
 // String implements Step.
-func (VerifyStep) String() string { return "verifying the pushed image in the registry" }
+func (VerifyStep) String() string { return "verifying the pushed index in the registry" }
 
 // Skip implements Skipper.
 func (VerifyStep) Skip(s *State) (bool, string) {
 	switch {
-	case !s.Config.Push:
+	case !s.Config.Push || len(s.Options.Outputs) > 0:
 		return true, "nothing was pushed"
-	case !s.Config.Verify:
+	case !s.Config.Verify && s.Config.SizeBudget == "":
 		return true, "verify: false"
 	}
 	return false, ""
 }
 
-// Run implements Step. Failed checks do not stop the pipeline here: the
-// report step shows them and then fails.
+// Run implements Step.
 func (VerifyStep) Run(ctx context.Context, s *State) error {
-	refs := s.Config.Refs()
-	if len(refs) == 0 || s.Build == nil {
-		return errors.New("no pushed reference to verify")
+	if s.Build == nil || s.Build.Digest == "" {
+		return errors.New("no pushed index to verify")
 	}
-	req := VerifyRequest{
-		Platforms:   s.Config.Platforms,
-		Compression: s.Config.Compression,
-		ProxyValues: proxyValues(s.BuildArgs),
-		Digest:      s.Build.Digest,
-	}
+	ref := s.repo + "@" + s.Build.Digest
 	reg, err := s.registry()
 	if err != nil {
 		return err
 	}
-	rep, err := verifyPushed(ctx, reg, refs, req)
+	var rep *VerifyReport
+	if s.Config.Verify {
+		req := VerifyRequest{
+			Platforms:   s.Config.Platforms,
+			Compression: s.Config.Compression,
+			ProxyValues: proxyValues(s.BuildArgs),
+			Digest:      s.Build.Digest,
+		}
+		rep, err = verifyPushed(ctx, reg, []string{ref}, req)
+	} else {
+		// verify is off, but the budget needs the pushed sizes
+		var images map[string]*registry.Image
+		images, err = readImages(ctx, reg, ref)
+		rep = &VerifyReport{Ref: ref, Digest: s.Build.Digest, Images: images}
+	}
 	if err != nil {
 		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
 	}
+	if c, ok := budgetCheck(s.Config.SizeBudget, rep.Images); ok {
+		rep.Checks = append(rep.Checks, c)
+	}
+	rep.OK = len(rep.Failed()) == 0
 	s.Verify = rep
-	return nil
+	if rep.OK {
+		return nil
+	}
+	var lines []string
+	for _, c := range rep.Failed() {
+		lines = append(lines, fmt.Sprintf("%s %s: %s", c.Platform, c.Name, c.Detail))
+	}
+	return fmt.Errorf("%d check(s) failed on the unverified index %s:\n  %s\nit was pushed by digest only: no tag was created or moved",
+		len(lines), ref, s.Secrets.String(strings.Join(lines, "\n  ")))
+}
+
+// budgetCheck compares the largest platform's compressed size with the
+// budget; ok is false when there is no budget.
+func budgetCheck(budget string, images map[string]*registry.Image) (Check, bool) {
+	if budget == "" {
+		return Check{}, false
+	}
+	limit, err := config.ParseSize(budget)
+	if err != nil || limit <= 0 {
+		return Check{}, false
+	}
+	c := Check{Name: "size-budget"}
+	var largest string
+	var size int64
+	for p, img := range images {
+		if n := img.CompressedSize(); n > size || largest == "" {
+			largest, size = p, n
+		}
+	}
+	switch {
+	case size == 0:
+		c.Detail = fmt.Sprintf("size-budget %s cannot be checked: the registry reported no image sizes", config.FormatSize(limit))
+	case size > limit:
+		c.Platform = largest
+		c.Detail = fmt.Sprintf("%s image is %s compressed, over the size budget of %s", largest, config.FormatSize(size), config.FormatSize(limit))
+	default:
+		c.OK = true
+		c.Platform = largest
+		c.Detail = fmt.Sprintf("the largest image, %s, is %s compressed, within %s", largest, config.FormatSize(size), config.FormatSize(limit))
+	}
+	return c, true
 }
 
 // verifyPushed checks every tag and the images of the first one.

@@ -82,7 +82,7 @@ func BenchmarkCheckELF(b *testing.B) {
 // from an in-memory registry.
 func BenchmarkVerifyPushed(b *testing.B) {
 	reg := pushedRegistry("zstd")
-	req := VerifyRequest{Platforms: []string{"linux/amd64", "linux/arm64"}, Compression: "zstd", ProxyValues: benchProxies, Digest: "sha256:index"}
+	req := VerifyRequest{Platforms: []string{"linux/amd64", "linux/arm64"}, Compression: "zstd", ProxyValues: benchProxies, Digest: indexDigest}
 	refs := []string{"registry.example.com/team/app:1.2.3"}
 	ctx := context.Background()
 	b.ReportAllocs()

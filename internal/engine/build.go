@@ -175,7 +175,7 @@ func runWithProgress(ctx context.Context, r Runner, args []string, opts BuildOpt
 		display = NewDisplay(opts.Out, opts.Progress)
 		defer display.Close()
 	}
-	pr := newProgressReader(func(line string) { display.text(opts.Label, line) }, now)
+	pr := newProgressReader(func(line string) { display.Text(opts.Label, line) }, now)
 	pipeR, pipeW := io.Pipe()
 	consumed := make(chan struct{})
 	go func() { pr.consume(pipeR); close(consumed) }()
@@ -242,7 +242,7 @@ func watch(ctx context.Context, cancel context.CancelCauseFunc, pr *progressRead
 			if opts.Alive != nil {
 				if alive, seen := opts.Alive(ctx); alive {
 					pr.touch()
-					d.text(opts.Label, fmt.Sprintf("no build output for %s, but the build is alive (%s): waiting", idle.Round(time.Second), seen))
+					d.Text(opts.Label, fmt.Sprintf("no build output for %s, but the build is alive (%s): waiting", idle.Round(time.Second), seen))
 					continue
 				}
 			}

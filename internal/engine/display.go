@@ -65,8 +65,9 @@ func (d *Display) send(label string, ss *bkclient.SolveStatus) {
 	d.events <- relabel(label, ss)
 }
 
-// text prints one of buildx's plain lines (a warning, an error) for a build.
-func (d *Display) text(label, line string) {
+// Text prints a plain line (one of buildx's warnings or errors) for the
+// build labelled label.
+func (d *Display) Text(label, line string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if label != "" {
