@@ -235,16 +235,28 @@ func checkDriverOpts(kind Kind, ep Endpoint, in map[string]string) (map[string]s
 	return out, nil
 }
 
-// ProbeTarget is the node as the engine's health probe sees it.
-func (n Node) ProbeTarget() engine.ProbeTarget {
-	t := engine.ProbeTarget{Kind: string(n.Kind), Endpoint: n.Endpoint}
-	if n.TLS != nil {
-		t.CA, t.Cert, t.Key, t.ServerName = n.TLS.CA, n.TLS.Cert, n.TLS.Key, n.TLS.ServerName
-		if t.ServerName == "" {
-			if ep, err := ParseEndpoint(n.Endpoint); err == nil {
-				t.ServerName = ep.Host
-			}
+// clientTLS is the node's TLS files with the server name to verify: the
+// one given, else the endpoint's host. The zero TLS for a node without TLS.
+func (n Node) clientTLS() TLS {
+	if n.TLS == nil {
+		return TLS{}
+	}
+	t := *n.TLS
+	if t.ServerName == "" {
+		if ep, err := ParseEndpoint(n.Endpoint); err == nil {
+			t.ServerName = ep.Host
 		}
+	}
+	return t
+}
+
+// probeTarget is the node as the engine's health probe sees it: the TLS
+// configuration comes from mat, already read and checked (nil for a node
+// without TLS), with now as the clock for certificate validity.
+func (n Node) probeTarget(mat *TLSMaterial, now func() time.Time) engine.ProbeTarget {
+	t := engine.ProbeTarget{Kind: string(n.Kind), Endpoint: n.Endpoint}
+	if mat != nil {
+		t.TLS = mat.ClientConfig(n.clientTLS().ServerName, now)
 	}
 	return t
 }
