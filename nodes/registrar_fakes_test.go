@@ -22,8 +22,9 @@ import (
 type fakeContexts struct {
 	m       map[string]engine.DockerContext
 	ensured []string
-	// failEnsure makes Ensure fail after it has written the context.
-	failEnsure error
+	// failEnsure makes Ensure fail after it has written the context,
+	// failRestore makes Restore fail without doing anything.
+	failEnsure, failRestore error
 }
 
 func newFakeContexts() *fakeContexts { return &fakeContexts{m: map[string]engine.DockerContext{}} }
@@ -49,6 +50,9 @@ func (c *fakeContexts) Snapshot(name string) (engine.DockerContextSnapshot, erro
 }
 
 func (c *fakeContexts) Restore(s engine.DockerContextSnapshot) error {
+	if c.failRestore != nil {
+		return c.failRestore
+	}
 	delete(c.m, s.Name)
 	f, ok := s.Files["context.json"]
 	if !ok {
@@ -110,7 +114,7 @@ func (d *memDialer) Dial(_ context.Context, network, addr string) (net.Conn, err
 // regFixture is a Registrar on a registry that already holds node amd1
 // (synced into builder xbuild), with a recording buildx, a prober
 // answering with reported, a dialer, fake docker contexts and a fake
-// binfmt_misc that has QEMU for riscv64 and s390x.
+// binfmt_misc that has QEMU for riscv64, s390x and amd64.
 type regFixture struct {
 	r        *Registrar
 	store    *Store
@@ -134,7 +138,7 @@ func newRegFixture(t *testing.T, reported ...string) *regFixture {
 	f.prober = answer("v0.34.2", reported...)
 	f.r = &Registrar{
 		Store: f.store, Buildx: f.bx, Prober: f.prober, Dial: f.dial.Dial, Contexts: f.contexts,
-		BinfmtDir: binfmtDir(t, "enabled", map[string]string{"qemu-riscv64": riscvByName, "qemu-s390x": s390x}),
+		BinfmtDir: binfmtDir(t, "enabled", map[string]string{"qemu-riscv64": riscvByName, "qemu-s390x": s390x, "qemu-x86_64": x8664}),
 		Now:       func() time.Time { return now },
 		Warn:      func(msg string) { f.warnings = append(f.warnings, msg) },
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -65,16 +66,18 @@ func TestRegistrarAdd(t *testing.T) {
 			name:     "docker engine: a context with the PEM material",
 			reported: []string{"linux/arm64"},
 			req: func(f *regFixture) AddRequest {
+				writeFile(t, filepath.Join(f.certs.dir, "bk.toml"), []byte("debug = true\n"), 0o644)
 				return AddRequest{Name: "d1", Kind: KindDocker, Endpoint: "tcp://d1.example:2376", Platforms: []string{"linux/arm64"}, TLS: f.tls(),
-					DriverOpts: map[string]string{"network": "host"}}
+					DriverOpts: map[string]string{"network": "host"}, BuildkitdConfig: "bk.toml", WorkDir: f.certs.dir}
 			},
 			want: func(f *regFixture) Node {
 				return Node{Name: "d1", Kind: KindDocker, Endpoint: "tcp://d1.example:2376", Platforms: []string{"linux/arm64"}, TLS: f.tls(),
-					DriverOpts: map[string]string{"network": "host"}, Builder: "xbuild", Added: f.now, SchemaVersion: 1}
+					DriverOpts: map[string]string{"network": "host"}, BuildkitdConfig: filepath.Join(f.certs.dir, "bk.toml"), Builder: "xbuild", Added: f.now, SchemaVersion: 1}
 			},
 			result: func(f *regFixture) AddResult { return AddResult{Reported: []string{"linux/arm64"}} },
 			buildx: func(f *regFixture) []string {
-				return []string{"create --name xbuild --node d1 --driver docker-container --append --platform linux/arm64 --driver-opt network=host --timeout 2s xbuild-d1"}
+				return []string{"create --name xbuild --node d1 --driver docker-container --append --platform linux/arm64 --driver-opt network=host --buildkitd-config " +
+					filepath.Join(f.certs.dir, "bk.toml") + " --timeout 2s xbuild-d1"}
 			},
 			contexts: func(f *regFixture) map[string]engine.DockerContext {
 				return map[string]engine.DockerContext{"xbuild-d1": {Name: "xbuild-d1", Host: "tcp://d1.example:2376", Description: "xbuild node d1",
@@ -95,6 +98,25 @@ func TestRegistrarAdd(t *testing.T) {
 			},
 			result: func(f *regFixture) AddResult {
 				return AddResult{Reported: []string{"linux/amd64", "linux/riscv64", "linux/s390x"}}
+			},
+			buildx: func(f *regFixture) []string {
+				return []string{"create --name xbuild --node qemu --driver remote --append --platform linux/riscv64,linux/s390x --timeout 2s unix:///run/qemu.sock"}
+			},
+			probed: true,
+		},
+		{
+			name:     "emulated node records all it reports",
+			reported: []string{"linux/s390x", "linux/amd64", "linux/riscv64"},
+			plain:    true,
+			req: func(f *regFixture) AddRequest {
+				return AddRequest{Name: "qemu", Endpoint: "unix:///run/qemu.sock", Emulated: true}
+			},
+			want: func(f *regFixture) Node {
+				return Node{Name: "qemu", Kind: KindLocal, Endpoint: "unix:///run/qemu.sock", Platforms: []string{"linux/amd64", "linux/riscv64", "linux/s390x"}, Emulated: true,
+					Builder: "xbuild", Added: f.now, SchemaVersion: 1}
+			},
+			result: func(f *regFixture) AddResult {
+				return AddResult{Reported: []string{"linux/s390x", "linux/amd64", "linux/riscv64"}, PlatformsFromNode: true}
 			},
 			buildx: func(f *regFixture) []string {
 				return []string{"create --name xbuild --node qemu --driver remote --append --platform linux/riscv64,linux/s390x --timeout 2s unix:///run/qemu.sock"}
@@ -297,6 +319,23 @@ func TestRegistrarAddRefusals(t *testing.T) {
 			},
 		},
 		{
+			name: "buildkitd config missing",
+			req: func(f *regFixture) AddRequest {
+				return AddRequest{Name: "d1", Kind: KindDocker, Endpoint: "tcp://d1.example:2376", TLS: f.tls(), BuildkitdConfig: "nope.toml", WorkDir: f.certs.dir}
+			},
+			err: func(f *regFixture) string {
+				return "--buildkitd-config nope.toml: stat " + filepath.Join(f.certs.dir, "nope.toml") + ": no such file or directory"
+			},
+		},
+		{
+			name: "node reports no platforms",
+			req: func(f *regFixture) AddRequest {
+				return AddRequest{Name: "n1", Endpoint: "tcp://d1.example:1234", TLS: f.tls()}
+			},
+			contact: true,
+			err:     func(f *regFixture) string { return "node n1 reported no platforms; pass --platform" },
+		},
+		{
 			name: "not contacted without platforms",
 			req: func(f *regFixture) AddRequest {
 				return AddRequest{Name: "n1", Endpoint: "tcp://d1.example:1234", TLS: f.tls(), SkipCheck: true}
@@ -469,4 +508,40 @@ func TestRegistrarAddWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertStrings(t, g.warnings, []string{"node n2 is reached without TLS (--insecure): anyone on the network can use or impersonate it"})
+}
+
+// A rollback that cannot finish says so, and does not claim that nothing
+// was registered.
+func TestRegistrarAddRollbackFails(t *testing.T) {
+	t.Parallel()
+	f := newRegFixture(t, "linux/arm64")
+	f.bx.fail = "--node d1"
+	f.contexts.failRestore = errors.New("restore broke")
+	_, err := f.r.Add(context.Background(), AddRequest{Name: "d1", Kind: KindDocker, Endpoint: "tcp://d1.example:2376", TLS: f.tls(), Platforms: []string{"linux/arm64"}})
+	want := "syncing buildx builder xbuild (create d1): boom\n  undoing the change failed too, so check xbuild nodes ls and docker context ls: restore broke"
+	if errString(err) != want {
+		t.Errorf("error\n%s\nwant\n%s", errString(err), want)
+	}
+	if _, err := f.store.Get("d1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("d1 is registered after the rollback: %v", err)
+	}
+}
+
+func TestIsLocalEndpoint(t *testing.T) {
+	t.Parallel()
+	want := map[string]bool{
+		"unix:///run/buildkit/buildkitd.sock": true,
+		"tcp://127.0.0.1:1234":                true,
+		"tcp://[::1]:1234":                    true,
+		"tcp://localhost:1234":                true,
+		"tcp://10.0.0.2:1234":                 false,
+		"tcp://arm1.example:1234":             false,
+		"kubernetes://buildkit":               false,
+		"nonsense":                            false,
+	}
+	for ep, w := range want {
+		if got := isLocalEndpoint(ep); got != w {
+			t.Errorf("isLocalEndpoint(%q) = %v, want %v", ep, got, w)
+		}
+	}
 }
