@@ -88,6 +88,14 @@ func (c *recordingContexts) Remove(name string) error {
 	return errors.New("the build removes no docker context")
 }
 
+func (c *recordingContexts) Snapshot(name string) (engine.DockerContextSnapshot, error) {
+	return engine.DockerContextSnapshot{}, errors.New("the build snapshots no docker context")
+}
+
+func (c *recordingContexts) Restore(engine.DockerContextSnapshot) error {
+	return errors.New("the build restores no docker context")
+}
+
 // buildEnv is a Factory with fakes for `xbuild build`: a fake engine that
 // also answers health probes, a dialer that answers every unix socket,
 // sockets that exist only when listed, a lint gate with no findings, a

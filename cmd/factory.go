@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"net"
+	"os"
 	"time"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
@@ -42,12 +43,15 @@ type Factory struct {
 	// inject a fake so nothing is written to a real docker config.
 	DockerContexts nodes.DockerContexts
 
-	// Dial opens health-check connections; nil means a net.Dialer. Tests
-	// answer for daemons that are not there.
+	// Dial opens the health checks' connections to nodes; nil means a
+	// net.Dialer. Tests answer in memory.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// FileExists tells whether a local daemon's socket exists; nil means
 	// os.Stat (pipeline.FileExists).
 	FileExists func(path string) bool
+	// Getwd is the directory relative paths in flags are taken from; nil
+	// means os.Getwd.
+	Getwd func() (string, error)
 }
 
 // NewFactory returns the production Factory.
@@ -74,7 +78,34 @@ func (f *Factory) NodeStore() (*nodes.Store, error) {
 
 // Checker returns a health checker probing through e, bounded per node.
 func (f *Factory) Checker(e engine.Engine, timeout time.Duration) *nodes.Checker {
-	return &nodes.Checker{Prober: e, Timeout: timeout, Now: f.Now, Dial: f.Dial}
+	return &nodes.Checker{Prober: e, Dial: f.Dial, Timeout: timeout, Now: f.Now}
+}
+
+// Registrar returns the node registrar: the per-user registry, the engine
+// for engineName (buildx and the probe), this factory's docker contexts,
+// dialer, binfmt_misc and clock, warnings to the error stream.
+func (f *Factory) Registrar(engineName string) (*nodes.Registrar, error) {
+	st, err := f.NodeStore()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := f.NewEngine(engineName)
+	if err != nil {
+		return nil, err
+	}
+	eng = f.traced(eng, nil)
+	return &nodes.Registrar{
+		Store: st, Buildx: eng, Prober: eng, Dial: f.Dial, Contexts: f.DockerContexts,
+		BinfmtDir: f.BinfmtDir, Now: f.Now, Warn: func(msg string) { f.IO.Warnf("%s", msg) },
+	}, nil
+}
+
+// WorkDir is the directory relative paths in flags are taken from.
+func (f *Factory) WorkDir() (string, error) {
+	if f.Getwd != nil {
+		return f.Getwd()
+	}
+	return os.Getwd()
 }
 
 // fileExists is f.FileExists, or os.Stat.

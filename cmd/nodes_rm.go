@@ -1,16 +1,30 @@
 package cmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
 
+	"github.com/xbuild-dev/xbuild/internal/iostreams"
 	"github.com/xbuild-dev/xbuild/nodes"
 )
 
+type nodesRmOptions struct {
+	IO *iostreams.IOStreams
+	// Registrar opens the node registrar for the configured engine.
+	Registrar func() (*nodes.Registrar, error)
+
+	names []string
+}
+
 // NewNodesRmCmd builds `xbuild nodes rm`.
-func NewNodesRmCmd(f *Factory) *cobra.Command {
+func NewNodesRmCmd(f *Factory) *cobra.Command { return newNodesRmCmd(f, runNodesRm) }
+
+// newNodesRmCmd builds the command with run as its run function.
+func newNodesRmCmd(f *Factory, run func(context.Context, *nodesRmOptions) error) *cobra.Command {
+	opts := &nodesRmOptions{IO: f.IO}
 	c := &cobra.Command{
 		Use:     "rm NAME...",
 		Aliases: []string{"remove"},
@@ -20,68 +34,37 @@ its buildx builder (BuildKit's state on the node is kept).`,
 		Example: "  xbuild nodes rm arm1\n  xbuild nodes rm amd1 arm1",
 		Args:    minArgs(1, "at least one node NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runNodesRm(c, f, args)
+			opts.names = args
+			lc, err := f.loadConfig(c.Flags(), nil)
+			if err != nil {
+				return err
+			}
+			if err := lc.validate("engine"); err != nil {
+				return err
+			}
+			opts.Registrar = func() (*nodes.Registrar, error) { return f.Registrar(lc.Engine) }
+			return run(c.Context(), opts)
 		},
 	}
 	return c
 }
 
-func runNodesRm(c *cobra.Command, f *Factory, names []string) error {
-	lc, err := f.loadConfig(c.Flags(), nil)
+func runNodesRm(ctx context.Context, opts *nodesRmOptions) error {
+	r, err := opts.Registrar()
 	if err != nil {
 		return err
 	}
-	if err := lc.validate("engine"); err != nil {
-		return err
+	res, err := r.Remove(ctx, nodes.RemoveRequest{Names: opts.names})
+	if errors.Is(err, nodes.ErrInvalidRequest) {
+		return &UsageError{Err: err}
 	}
-	st, err := f.NodeStore()
-	if err != nil {
-		return err
-	}
-	var gone []nodes.Node
-	for _, name := range names {
-		n, err := st.Get(name)
-		if err != nil {
-			return err
+	if res != nil {
+		for _, n := range res.Removed {
+			fmt.Fprintf(opts.IO.ErrOut, "Removed node %s.\n", n.Name)
 		}
-		gone = append(gone, n)
-	}
-	if err := st.Remove(names...); err != nil {
-		return err
-	}
-	eng, err := f.NewEngine(lc.Engine)
-	if err != nil {
-		return err
-	}
-	eng = f.traced(eng, nil)
-	builders := map[string]bool{}
-	for _, n := range gone {
-		builders[n.Builder] = true
-		fmt.Fprintf(f.IO.ErrOut, "Removed node %s.\n", n.Name)
-	}
-	// docker contexts go last: buildx needs them to take the nodes' BuildKit
-	// containers out of the builder
-	defer func() {
-		for _, n := range gone {
-			if n.Kind != nodes.KindDocker {
-				continue
-			}
-			if err := f.DockerContexts.Remove(nodes.DockerContextName(n.Name)); err != nil {
-				f.IO.Warnf("removing docker context %s: %v", nodes.DockerContextName(n.Name), err)
-			}
+		for _, b := range res.Builders {
+			fmt.Fprintf(opts.IO.ErrOut, "buildx builder %s: %s\n", b.Builder, describeBuilder(b))
 		}
-	}()
-	var sorted []string
-	for b := range builders {
-		sorted = append(sorted, b)
 	}
-	sort.Strings(sorted)
-	for _, b := range sorted {
-		res, err := nodes.SyncBuilder(c.Context(), eng, st, b)
-		if err != nil {
-			return fmt.Errorf("the nodes were removed from the registry, but %w (the next xbuild nodes add or nodes rm on that builder retries it)", err)
-		}
-		fmt.Fprintf(f.IO.ErrOut, "buildx builder %s: %s\n", b, describeBuilder(res))
-	}
-	return nil
+	return err
 }

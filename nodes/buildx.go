@@ -63,7 +63,7 @@ func BuildxNode(n Node, builder string, platforms []string) engine.BuilderNode {
 		bn.Driver = "remote"
 		bn.Endpoint = n.Endpoint
 		if n.TLS != nil {
-			t := n.ProbeTarget()
+			t := n.clientTLS()
 			bn.DriverOpts["cacert"] = t.CA
 			bn.DriverOpts["cert"] = t.Cert
 			bn.DriverOpts["key"] = t.Key

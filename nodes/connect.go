@@ -21,7 +21,7 @@ const minAlertWait = 150 * time.Millisecond
 // connect dials the node and, for TLS nodes, completes a verified TLS
 // handshake, filling Latency and ServerCertNotAfter. It returns StatusOK or
 // the failure's status, message and hint.
-func (c *Checker) connect(ctx context.Context, ep Endpoint, n Node, mat *tlsMaterial, h *Health) (Status, string, string) {
+func (c *Checker) connect(ctx context.Context, ep Endpoint, n Node, mat *TLSMaterial, h *Health) (Status, string, string) {
 	network := "tcp"
 	if ep.Scheme == "unix" {
 		network = "unix"
@@ -43,29 +43,20 @@ func (c *Checker) connect(ctx context.Context, ep Endpoint, n Node, mat *tlsMate
 		return StatusOK, "", ""
 	}
 
-	serverName := n.TLS.ServerName
-	if serverName == "" {
-		serverName = ep.Host
-	}
-	tc := tls.Client(conn, &tls.Config{
-		RootCAs:      mat.roots,
-		Certificates: []tls.Certificate{mat.client},
-		ServerName:   serverName,
-		MinVersion:   tls.VersionTLS12,
-		Time:         c.now,
-		// offer HTTP/2 like a gRPC client: BuildKit's server then sends its
-		// SETTINGS frame at once, which ends the wait for a TLS 1.3
-		// client-certificate rejection below without waiting it out. HTTP/1.1
-		// is offered too: dockerd's listener speaks only that, and a Go
-		// server refuses an offer with no protocol in common.
-		NextProtos: []string{"h2", "http/1.1"},
-	})
+	cfg := mat.ClientConfig(n.clientTLS().ServerName, c.now)
+	// offer HTTP/2 like a gRPC client: BuildKit's server then sends its
+	// SETTINGS frame at once, which ends the wait for a TLS 1.3
+	// client-certificate rejection below without waiting it out. HTTP/1.1
+	// is offered too: dockerd's listener speaks only that, and a Go
+	// server refuses an offer with no protocol in common.
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if ctx.Err() != nil || isTimeout(err) {
 			return StatusTimeout, fmt.Sprintf("TLS handshake with %s did not finish within %s", addr, c.timeout()),
 				"something accepts connections on " + addr + " but does not complete a TLS handshake: check the port and the daemon's health"
 		}
-		msg, hint := classifyHandshake(err, n, serverName, c.now())
+		msg, hint := classifyHandshake(err, n, mat, cfg.ServerName, c.now())
 		return StatusTLSError, msg, hint
 	}
 	h.Latency = time.Since(start)
@@ -127,7 +118,7 @@ func classifyDial(err error, ep Endpoint) (Status, string) {
 
 // classifyHandshake explains a failed TLS handshake (the caller has
 // already ruled out a timeout).
-func classifyHandshake(err error, n Node, serverName string, now time.Time) (msg, hint string) {
+func classifyHandshake(err error, n Node, mat *TLSMaterial, serverName string, now time.Time) (msg, hint string) {
 	ca := n.TLS.CA
 	var verr *tls.CertificateVerificationError
 	var unknown x509.UnknownAuthorityError
@@ -143,7 +134,7 @@ func classifyHandshake(err error, n Node, serverName string, now time.Time) (msg
 		// Go checks the name before the chain: a certificate from a stranger
 		// (a proxy, another service on that address) lands here too, and
 		// must not be answered with "trust that name"
-		if !signedBy(host.Certificate, ca) {
+		if host.Certificate == nil || !mat.signs(host.Certificate) {
 			return fmt.Sprintf("the server presented a certificate for %s that is not signed by the CA in %s (--tls-ca)", valid, ca),
 				"this is probably not your node: check the endpoint's address and port; if it is, start it with a server certificate from this CA (xbuild nodes certs)"
 		}
@@ -241,18 +232,4 @@ func classifyProbe(ctx context.Context, err error, timeout time.Duration) (Statu
 		return StatusUnreachable, "the daemon stopped listening during the check: is it restarting?"
 	}
 	return StatusError, "the daemon answered with an error: check its log"
-}
-
-// signedBy reports whether cert chains to the CA certificates in caFile.
-func signedBy(cert *x509.Certificate, caFile string) bool {
-	pemData, err := os.ReadFile(caFile)
-	if err != nil {
-		return false
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemData) {
-		return false
-	}
-	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	return err == nil
 }

@@ -11,6 +11,21 @@ type DockerContexts interface {
 	Ensure(c engine.DockerContext) error
 	// Remove deletes a context; a missing one is not an error.
 	Remove(name string) error
+	// Snapshot captures a context exactly as stored (or that there is
+	// none), so that Restore can undo a change that has to be rolled back.
+	Snapshot(name string) (engine.DockerContextSnapshot, error)
+	// Restore puts a context back as Snapshot found it.
+	Restore(s engine.DockerContextSnapshot) error
 }
 
 var _ DockerContexts = engine.DockerContextStore{}
+
+// dockerContextFor is the docker context of a docker node, carrying the
+// TLS material that was read and checked for it (nil for a node without TLS).
+func dockerContextFor(n Node, mat *TLSMaterial) engine.DockerContext {
+	dc := engine.DockerContext{Name: DockerContextName(n.Name), Host: n.Endpoint, Description: "xbuild node " + n.Name}
+	if mat != nil {
+		dc.CA, dc.Cert, dc.Key = mat.CA, mat.Cert, mat.Key
+	}
+	return dc
+}

@@ -139,19 +139,39 @@ func (c *Checker) checkOne(parent context.Context, n Node) Health {
 	if err := CheckTransport(ep, n.TLS, n.Insecure); err != nil {
 		return h.fail(StatusTLSError, err.Error(), "fix the node: xbuild nodes rm "+n.Name+", then xbuild nodes add with the right --tls-* flags")
 	}
-	var mat *tlsMaterial
+	var mat *TLSMaterial
 	if n.TLS != nil {
-		mat, err = loadTLS(*n.TLS, c.now())
+		mat, err = LoadTLS(*n.TLS, c.now())
 		if err != nil {
 			return h.fail(StatusTLSError, err.Error(), "")
 		}
-		h.ClientCertNotAfter = mat.info.ClientNotAfter
-		h.Warnings = append(h.Warnings, mat.info.Warnings...)
+		h.ClientCertNotAfter = mat.Info.ClientNotAfter
+		h.Warnings = append(h.Warnings, mat.Info.Warnings...)
 	}
 	if n.Insecure {
 		h.Warnings = append(h.Warnings, fmt.Sprintf("node %s is insecure: %s is used without TLS, so anyone who can reach the port can use the daemon and read what it builds", n.Name, ep.String()))
 	}
+	return c.reach(ctx, ep, n, mat, h)
+}
 
+// checkLoaded checks a node whose endpoint the caller has parsed and whose
+// transport and TLS material it has checked (mat is nil without TLS), so
+// nothing is checked or read twice: connect (and the TLS handshake) and
+// ask the daemon, bounded by Timeout. Warnings about the material itself
+// are the caller's to give.
+func (c *Checker) checkLoaded(parent context.Context, ep Endpoint, n Node, mat *TLSMaterial) Health {
+	h := Health{Node: n.Name, Insecure: n.Insecure}
+	if mat != nil {
+		h.ClientCertNotAfter = mat.Info.ClientNotAfter
+	}
+	ctx, cancel := context.WithTimeout(parent, c.timeout())
+	defer cancel()
+	return c.reach(ctx, ep, n, mat, h)
+}
+
+// reach connects to the node, then asks its daemon for version and
+// platforms through the Prober.
+func (c *Checker) reach(ctx context.Context, ep Endpoint, n Node, mat *TLSMaterial, h Health) Health {
 	if st, msg, hint := c.connect(ctx, ep, n, mat, &h); st != StatusOK {
 		return h.fail(st, msg, hint)
 	}
@@ -159,7 +179,7 @@ func (c *Checker) checkOne(parent context.Context, n Node) Health {
 		h.Status = StatusOK
 		return h
 	}
-	res, err := c.probe(ctx, n)
+	res, err := c.probe(ctx, n.probeTarget(mat, c.Now))
 	if err != nil {
 		st, hint := classifyProbe(ctx, err, c.timeout())
 		msg := err.Error()
@@ -188,14 +208,14 @@ func (h Health) fail(st Status, msg, hint string) Health {
 
 // probe runs the Prober under ctx and returns when ctx ends even if the
 // Prober does not (its goroutine then finishes in the background).
-func (c *Checker) probe(ctx context.Context, n Node) (*engine.ProbeResult, error) {
+func (c *Checker) probe(ctx context.Context, t engine.ProbeTarget) (*engine.ProbeResult, error) {
 	type result struct {
 		res *engine.ProbeResult
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		res, err := c.Prober.Probe(ctx, n.ProbeTarget())
+		res, err := c.Prober.Probe(ctx, t)
 		if err == nil && res == nil {
 			err = fmt.Errorf("the daemon returned no result")
 		}

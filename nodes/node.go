@@ -149,8 +149,13 @@ func InferKind(ep Endpoint, explicit string) (Kind, error) {
 // Normalized validates n and returns it in canonical form: endpoint
 // rewritten canonically, kind inferred when empty, platforms normalized
 // and sorted, builder defaulted, schema version set. It does no I/O: the
-// TLS files are checked by CheckTLS, the daemon by Checker.
-func (n Node) Normalized() (Node, error) {
+// TLS files are checked by LoadTLS, the daemon by Checker.
+func (n Node) Normalized() (Node, error) { return n.normalize(true) }
+
+// normalize is Normalized; without needPlatforms it accepts a node whose
+// platforms are not known yet (the Registrar asks the daemon for them
+// after it has validated everything else).
+func (n Node) normalize(needPlatforms bool) (Node, error) {
 	if err := ValidateName(n.Name); err != nil {
 		return Node{}, fmt.Errorf("node %w", err)
 	}
@@ -163,12 +168,14 @@ func (n Node) Normalized() (Node, error) {
 	if err != nil {
 		return Node{}, wrap(err)
 	}
-	if len(n.Platforms) == 0 {
+	var plats []string
+	switch {
+	case len(n.Platforms) > 0:
+		if plats, err = platform.Set(n.Platforms); err != nil {
+			return Node{}, wrap(err)
+		}
+	case needPlatforms:
 		return Node{}, wrap(fmt.Errorf("no platforms: pass --platform with the platforms the node builds, e.g. --platform linux/arm64"))
-	}
-	plats, err := platform.Set(n.Platforms)
-	if err != nil {
-		return Node{}, wrap(err)
 	}
 	builder := n.Builder
 	if builder == "" {
@@ -235,16 +242,28 @@ func checkDriverOpts(kind Kind, ep Endpoint, in map[string]string) (map[string]s
 	return out, nil
 }
 
-// ProbeTarget is the node as the engine's health probe sees it.
-func (n Node) ProbeTarget() engine.ProbeTarget {
-	t := engine.ProbeTarget{Kind: string(n.Kind), Endpoint: n.Endpoint}
-	if n.TLS != nil {
-		t.CA, t.Cert, t.Key, t.ServerName = n.TLS.CA, n.TLS.Cert, n.TLS.Key, n.TLS.ServerName
-		if t.ServerName == "" {
-			if ep, err := ParseEndpoint(n.Endpoint); err == nil {
-				t.ServerName = ep.Host
-			}
+// clientTLS is the node's TLS files with the server name to verify: the
+// one given, else the endpoint's host. The zero TLS for a node without TLS.
+func (n Node) clientTLS() TLS {
+	if n.TLS == nil {
+		return TLS{}
+	}
+	t := *n.TLS
+	if t.ServerName == "" {
+		if ep, err := ParseEndpoint(n.Endpoint); err == nil {
+			t.ServerName = ep.Host
 		}
+	}
+	return t
+}
+
+// probeTarget is the node as the engine's health probe sees it: the TLS
+// configuration comes from mat, already read and checked (nil for a node
+// without TLS), with now as the clock for certificate validity.
+func (n Node) probeTarget(mat *TLSMaterial, now func() time.Time) engine.ProbeTarget {
+	t := engine.ProbeTarget{Kind: string(n.Kind), Endpoint: n.Endpoint}
+	if mat != nil {
+		t.TLS = mat.ClientConfig(n.clientTLS().ServerName, now)
 	}
 	return t
 }

@@ -149,28 +149,55 @@ func TestNormalized(t *testing.T) {
 	}
 }
 
-func TestProbeTarget(t *testing.T) {
+func TestClientTLS(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		n    Node
-		want engine.ProbeTarget
+		want TLS
 	}{
 		{
 			n:    Node{Kind: KindBuildKit, Endpoint: "tcp://arm1:1234", TLS: &TLS{CA: "/ca", Cert: "/cert", Key: "/key"}},
-			want: engine.ProbeTarget{Kind: "buildkit", Endpoint: "tcp://arm1:1234", CA: "/ca", Cert: "/cert", Key: "/key", ServerName: "arm1"},
+			want: TLS{CA: "/ca", Cert: "/cert", Key: "/key", ServerName: "arm1"},
 		},
 		{
 			n:    Node{Kind: KindDocker, Endpoint: "tcp://10.0.0.2:2376", TLS: &TLS{CA: "/ca", Cert: "/cert", Key: "/key", ServerName: "arm1.internal"}},
-			want: engine.ProbeTarget{Kind: "docker", Endpoint: "tcp://10.0.0.2:2376", CA: "/ca", Cert: "/cert", Key: "/key", ServerName: "arm1.internal"},
+			want: TLS{CA: "/ca", Cert: "/cert", Key: "/key", ServerName: "arm1.internal"},
 		},
 		{
 			n:    Node{Kind: KindLocal, Endpoint: "unix:///run/buildkit/buildkitd.sock"},
-			want: engine.ProbeTarget{Kind: "local", Endpoint: "unix:///run/buildkit/buildkitd.sock"},
+			want: TLS{},
 		},
 	}
 	for _, tt := range tests {
-		if got := tt.n.ProbeTarget(); got != tt.want {
-			t.Errorf("ProbeTarget() = %+v, want %+v", got, tt.want)
+		if got := tt.n.clientTLS(); got != tt.want {
+			t.Errorf("clientTLS() = %+v, want %+v", got, tt.want)
 		}
+	}
+	if tests[0].n.TLS.ServerName != "" {
+		t.Errorf("clientTLS changed the node's own TLS: %+v", *tests[0].n.TLS)
+	}
+}
+
+func TestProbeTarget(t *testing.T) {
+	t.Parallel()
+	fx := writeCerts(t, t0, 365, "arm1.example")
+	mat, err := LoadTLS(fx.tls, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fx.tls
+	n := Node{Kind: KindBuildKit, Endpoint: "tcp://arm1.example:1234", TLS: &files}
+	clock := func() time.Time { return t0 }
+	got := n.probeTarget(mat, clock)
+	if got.Kind != "buildkit" || got.Endpoint != "tcp://arm1.example:1234" || got.TLS == nil {
+		t.Fatalf("probeTarget = %+v", got)
+	}
+	assertProbeTarget(t, got, n)
+	if got.TLS.Time == nil || !got.TLS.Time().Equal(t0) {
+		t.Error("the probe's TLS clock is not the checker's")
+	}
+	local := Node{Kind: KindLocal, Endpoint: "unix:///run/buildkit/buildkitd.sock"}
+	if got := local.probeTarget(nil, clock); got != (engine.ProbeTarget{Kind: "local", Endpoint: "unix:///run/buildkit/buildkitd.sock"}) {
+		t.Errorf("probeTarget without TLS = %+v", got)
 	}
 }

@@ -92,6 +92,17 @@ func (s *Store) now() time.Time {
 // works the same on case-insensitive file systems) exists.
 func (s *Store) Add(n Node) error { return s.put(n, true) }
 
+// checkFree refuses, as Add would but without writing, a name that is
+// registered or differs from a registered one only in case.
+func (s *Store) checkFree(name string) error {
+	unlock, err := s.lock(s.nodesDir(), false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.checkClash(name, true)
+}
+
 // Put creates or replaces a node. A replaced node keeps its Added time
 // unless n carries one.
 func (s *Store) Put(n Node) error { return s.put(n, false) }

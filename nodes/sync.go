@@ -112,6 +112,10 @@ type SyncResult struct {
 	// Changed lists what was done: "create amd1", "update arm1", "leave q",
 	// "remove builder"; empty when the builder was already as desired.
 	Changed []string
+	// Left are nodes kept out of the builder, with why ("d1: a
+	// docker-container node, and buildx builders cannot mix drivers"):
+	// xbuild still builds on them, through their own builders.
+	Left []string
 }
 
 // SyncBuilder makes the buildx builder match the registry's nodes for it
@@ -145,7 +149,44 @@ func syncRouted(ctx context.Context, bx Buildxer, s *Store, builder string, plan
 	if err != nil {
 		return nil, err
 	}
-	return applyLocked(ctx, bx, s, builder, desired)
+	desired, left := oneDriver(desired)
+	res, err := applyLocked(ctx, bx, s, builder, desired)
+	if res != nil {
+		res.Left = left
+	}
+	return res, err
+}
+
+// oneDriver keeps the builder nodes of one buildx driver: buildx refuses a
+// builder that mixes drivers (a docker-container node among remote ones).
+// The driver most nodes use is kept (on a tie, the first node's); the
+// others are returned as notes. xbuild builds each node through a builder
+// of its own (NodeBuilderName), so nothing is lost for xbuild; only
+// `docker buildx build --builder NAME` does not see them.
+func oneDriver(desired []engine.BuilderNode) ([]engine.BuilderNode, []string) {
+	count := map[string]int{}
+	for _, bn := range desired {
+		count[bn.Driver]++
+	}
+	if len(count) < 2 {
+		return desired, nil
+	}
+	keep := desired[0].Driver
+	for _, bn := range desired {
+		if count[bn.Driver] > count[keep] {
+			keep = bn.Driver
+		}
+	}
+	var kept []engine.BuilderNode
+	var left []string
+	for _, bn := range desired {
+		if bn.Driver == keep {
+			kept = append(kept, bn)
+			continue
+		}
+		left = append(left, fmt.Sprintf("%s: a %s node, and a buildx builder cannot mix drivers (this one has %s nodes); xbuild builds on it through buildx builder %s", bn.Node, bn.Driver, keep, NodeBuilderName(bn.Node)))
+	}
+	return kept, left
 }
 
 // ApplyBuilder makes the buildx builder hold exactly the desired nodes,
@@ -213,11 +254,15 @@ func (s *Store) members(builder string, strict bool) ([]Node, error) {
 	return out, nil
 }
 
+// lockBuilder takes the lock every builder apply holds. It is one lock for
+// all builders, not one per builder: applies are short (no buildx command
+// runs when nothing changed), and a builder made and then rolled back
+// leaves no lock file of its own behind.
 func lockBuilder(s *Store, builder string) (func(), error) {
 	if err := ValidateName(builder); err != nil {
 		return nil, fmt.Errorf("builder %w", err)
 	}
-	return flock(filepath.Join(s.buildersDir(), builder+".lock"), true, s.lockTimeout())
+	return flock(filepath.Join(s.buildersDir(), "apply.lock"), true, s.lockTimeout())
 }
 
 func applyLocked(ctx context.Context, bx Buildxer, s *Store, builder string, desired []engine.BuilderNode) (*SyncResult, error) {
@@ -317,6 +362,8 @@ const (
 // builder has stays in it (after a create, buildx waits for every node of
 // the builder to answer, and the node replaced is often one that is down);
 // otherwise creates come first, so the builder never loses its last node.
+// A builder whose driver is not the desired nodes' is removed and created
+// anew (buildx cannot change a builder's driver).
 func DiffBuilder(builder string, desired []engine.BuilderNode, recorded map[string]string, stored *engine.StoredBuilder) []BuilderChange {
 	inBuildx := map[string]string{} // lower-cased name -> name as buildx keeps it
 	if stored != nil {
@@ -329,6 +376,12 @@ func DiffBuilder(builder string, desired []engine.BuilderNode, recorded map[stri
 			return nil
 		}
 		return []BuilderChange{{What: "remove builder", Args: engine.RemoveArgs(builder), op: opRemove}}
+	}
+	if stored != nil && stored.Driver != "" && stored.Driver != desired[0].Driver {
+		// buildx cannot change a builder's driver: remove it, then create
+		// it anew with the desired nodes
+		out := []BuilderChange{{What: "remove builder", Args: engine.RemoveArgs(builder), op: opRemove}}
+		return append(out, DiffBuilder(builder, desired, nil, nil)...)
 	}
 	applied := stillApplied(recorded, stored)
 	var creates, leaves []BuilderChange

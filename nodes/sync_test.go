@@ -168,6 +168,10 @@ func TestDiffBuilder(t *testing.T) {
 			"create a: create --name xb --node a --driver remote --platform linux/amd64 unix:///a.sock",
 			"create b: create --name xb --node b --driver remote --append --platform linux/arm64 unix:///b.sock"}},
 		{"as recorded and in buildx", []engine.BuilderNode{a, b}, rec, stored("a", "b"), nil},
+		{"another driver: buildx cannot change it, so the builder is made anew", []engine.BuilderNode{{Builder: "xb", Node: "d", Driver: "docker-container", Endpoint: "xbuild-d"}},
+			rec, stored("a", "b"), []string{
+				"remove builder: rm --keep-state xb",
+				"create d: create --name xb --node d --driver docker-container xbuild-d"}},
 		{"recorded, but the builder was deleted by hand", []engine.BuilderNode{a, b}, rec, nil, []string{
 			"create a: create --name xb --node a --driver remote --platform linux/amd64 unix:///a.sock",
 			"create b: create --name xb --node b --driver remote --append --platform linux/arm64 unix:///b.sock"}},
@@ -333,4 +337,20 @@ func TestSyncWithAnUnreadableNodeFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertCalls(t, bx, "create --name xb --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///a.sock")
+}
+
+func TestOneDriver(t *testing.T) {
+	bn := func(node, driver string) engine.BuilderNode { return engine.BuilderNode{Node: node, Driver: driver} }
+	kept, left := oneDriver([]engine.BuilderNode{bn("a", "remote"), bn("d1", "docker-container"), bn("b", "remote")})
+	if len(kept) != 2 || kept[0].Node != "a" || kept[1].Node != "b" || len(left) != 1 ||
+		left[0] != "d1: a docker-container node, and a buildx builder cannot mix drivers (this one has remote nodes); xbuild builds on it through buildx builder xbuild-node-d1" {
+		t.Errorf("kept %+v, left %q", kept, left)
+	}
+	// a tie keeps the first node's driver
+	if kept, left := oneDriver([]engine.BuilderNode{bn("d1", "docker-container"), bn("a", "remote")}); len(kept) != 1 || kept[0].Node != "d1" || len(left) != 1 {
+		t.Errorf("tie: kept %+v, left %q", kept, left)
+	}
+	if kept, left := oneDriver([]engine.BuilderNode{bn("a", "remote")}); len(kept) != 1 || left != nil {
+		t.Errorf("one driver: kept %+v, left %q", kept, left)
+	}
 }

@@ -90,41 +90,55 @@ func CheckTransport(ep Endpoint, t *TLS, insecure bool) error {
 	return nil
 }
 
-// tlsMaterial is loaded, verified client TLS material.
-type tlsMaterial struct {
+// TLSMaterial is a node's client TLS material, read from its files and
+// checked once (LoadTLS). One operation hands the same value to every
+// consumer: the health check's handshake, the engine's probe
+// (ClientConfig) and a docker context (the PEM bytes), so the files are
+// read once and every consumer uses what was checked.
+type TLSMaterial struct {
+	// Files are where the material was read from, for messages; its
+	// ServerName is the one given, if any.
+	Files TLS
+	// CA, Cert and Key are the PEM contents of the three files as read.
+	CA, Cert, Key []byte
+	// Info describes the certificates, with expiry warnings.
+	Info TLSInfo
+
 	roots  *x509.CertPool
 	client tls.Certificate
-	info   TLSInfo
 }
 
-// CheckTLS validates client TLS material as of now: the three files exist
-// and are readable, hold PEM certificates and an RSA, ECDSA or Ed25519 key,
-// the key is private to its owner and matches the client certificate, and
-// the client certificate is valid and chains to the CA for client
-// authentication. Certificates expiring within ExpiryWarning are reported
-// in TLSInfo.Warnings. Errors name the flag and the file, never contents.
+// CheckTLS validates client TLS material as of now (see LoadTLS) and
+// describes it.
 func CheckTLS(t TLS, now time.Time) (*TLSInfo, error) {
-	m, err := loadTLS(t, now)
+	m, err := LoadTLS(t, now)
 	if err != nil {
 		return nil, err
 	}
-	return &m.info, nil
+	return &m.Info, nil
 }
 
-func loadTLS(t TLS, now time.Time) (*tlsMaterial, error) {
+// LoadTLS reads and validates client TLS material as of now: the three
+// files exist and are readable, hold PEM certificates and an RSA, ECDSA or
+// Ed25519 key, the key is private to its owner and matches the client
+// certificate, and the client certificate is valid and chains to the CA for
+// client authentication. Certificates expiring within ExpiryWarning are
+// reported in Info.Warnings. Errors name the flag and the file, never
+// contents.
+func LoadTLS(t TLS, now time.Time) (*TLSMaterial, error) {
 	if m := t.missing(); len(m) > 0 {
 		return nil, fmt.Errorf("TLS needs all three of --tls-ca, --tls-cert and --tls-key; missing: %s", strings.Join(m, ", "))
 	}
 	caFile, certFile, keyFile := tlsFile{"--tls-ca", t.CA}, tlsFile{"--tls-cert", t.Cert}, tlsFile{"--tls-key", t.Key}
-	cas, err := readCerts(caFile)
+	caPEM, cas, err := readCerts(caFile)
 	if err != nil {
 		return nil, err
 	}
-	chain, err := readCerts(certFile)
+	certPEM, chain, err := readCerts(certFile)
 	if err != nil {
 		return nil, err
 	}
-	key, err := readKey(keyFile)
+	keyPEM, key, err := readKey(keyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +167,14 @@ func loadTLS(t TLS, now time.Time) (*tlsMaterial, error) {
 		return nil, verifyClientError(caFile, certFile, cas, err, now)
 	}
 	ca := chains[0][len(chains[0])-1]
-	m := &tlsMaterial{
+	m := &TLSMaterial{
+		Files:  t,
+		CA:     caPEM,
+		Cert:   certPEM,
+		Key:    keyPEM,
 		roots:  roots,
 		client: tls.Certificate{Certificate: derChain(chain), PrivateKey: key, Leaf: leaf},
-		info: TLSInfo{
+		Info: TLSInfo{
 			CASubject:      ca.Subject.String(),
 			CANotAfter:     ca.NotAfter,
 			ClientSubject:  leaf.Subject.String(),
@@ -164,12 +182,32 @@ func loadTLS(t TLS, now time.Time) (*tlsMaterial, error) {
 		},
 	}
 	if w := expiryWarning(certFile, "client certificate", leaf.NotAfter, now); w != "" {
-		m.info.Warnings = append(m.info.Warnings, w)
+		m.Info.Warnings = append(m.Info.Warnings, w)
 	}
 	if w := expiryWarning(caFile, "CA certificate", ca.NotAfter, now); w != "" {
-		m.info.Warnings = append(m.info.Warnings, w)
+		m.Info.Warnings = append(m.Info.Warnings, w)
 	}
 	return m, nil
+}
+
+// ClientConfig returns a new TLS client configuration from the material:
+// the CA as the only root, the client certificate, serverName to verify,
+// TLS 1.2 or later, and now as the clock for certificate validity (nil
+// means time.Now). Callers add their own ALPN protocols.
+func (m *TLSMaterial) ClientConfig(serverName string, now func() time.Time) *tls.Config {
+	return &tls.Config{
+		RootCAs:      m.roots,
+		Certificates: []tls.Certificate{m.client},
+		ServerName:   serverName,
+		MinVersion:   tls.VersionTLS12,
+		Time:         now,
+	}
+}
+
+// signs reports whether cert chains to the material's CA.
+func (m *TLSMaterial) signs(cert *x509.Certificate) bool {
+	_, err := cert.Verify(x509.VerifyOptions{Roots: m.roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	return err == nil
 }
 
 func derChain(certs []*x509.Certificate) [][]byte {
@@ -260,12 +298,18 @@ func fileError(f tlsFile, err error) error {
 	return fmt.Errorf("%s %s cannot be read: %v", f.flag, f.path, errors.Unwrap(err))
 }
 
-// readCerts reads the PEM certificates of a file, leaf first.
-func readCerts(f tlsFile) ([]*x509.Certificate, error) {
-	b, err := readFile(f, false)
+// readCerts reads the PEM certificates of a file, leaf first, and returns
+// the file's contents with them.
+func readCerts(f tlsFile) ([]byte, []*x509.Certificate, error) {
+	data, err := readFile(f, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	certs, err := parseCerts(f, data)
+	return data, certs, err
+}
+
+func parseCerts(f tlsFile, b []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	var other []string
 	for {
@@ -294,12 +338,18 @@ func readCerts(f tlsFile) ([]*x509.Certificate, error) {
 }
 
 // readKey reads the first PEM private key of a file: PKCS#8, PKCS#1 (RSA)
-// or SEC 1 (EC). Encrypted keys are refused: buildx cannot prompt for them.
-func readKey(f tlsFile) (crypto.Signer, error) {
-	b, err := readFile(f, true)
+// or SEC 1 (EC), and returns the file's contents with it. Encrypted keys
+// are refused: buildx cannot prompt for them.
+func readKey(f tlsFile) ([]byte, crypto.Signer, error) {
+	data, err := readFile(f, true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	key, err := parseKey(f, data)
+	return data, key, err
+}
+
+func parseKey(f tlsFile, b []byte) (crypto.Signer, error) {
 	for {
 		var blk *pem.Block
 		blk, b = pem.Decode(b)
@@ -313,6 +363,7 @@ func readKey(f tlsFile) (crypto.Signer, error) {
 			return nil, fmt.Errorf("%s %s is encrypted with a passphrase: buildx cannot use it; write an unencrypted copy (openssl pkey -in %s -out key.pem) and chmod 600 it", f.flag, f.path, f.path)
 		}
 		var key any
+		var err error
 		switch blk.Type {
 		case "RSA PRIVATE KEY":
 			key, err = x509.ParsePKCS1PrivateKey(blk.Bytes)

@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"os"
@@ -29,6 +30,46 @@ func TestCheckTLSGenerated(t *testing.T) {
 		!info.CANotAfter.Equal(want.CANotAfter) || !info.ClientNotAfter.Equal(want.ClientNotAfter) || len(info.Warnings) != 0 {
 		t.Errorf("CheckTLS = %+v\nwant %+v", *info, want)
 	}
+}
+
+// LoadTLS keeps the files' contents as read (for a docker context) and
+// builds client configurations from what it parsed (for handshakes).
+func TestLoadTLSMaterial(t *testing.T) {
+	t.Parallel()
+	fx := writeCerts(t, t0, 365, "arm1.example.com")
+	files := fx.tls
+	files.ServerName = "arm1.internal"
+	m, err := LoadTLS(files, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Files != files || string(m.CA) != string(fx.set.CACert) || string(m.Cert) != string(fx.set.ClientCert) || string(m.Key) != string(fx.set.ClientKey) {
+		t.Errorf("material does not hold the files as read: %+v", m.Files)
+	}
+	clock := func() time.Time { return t0 }
+	cfg := m.ClientConfig("arm1.internal", clock)
+	ca, _ := x509.ParseCertificate(pemDER(t, fx.set.CACert))
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	if !cfg.RootCAs.Equal(roots) || cfg.ServerName != "arm1.internal" || cfg.MinVersion != tls.VersionTLS12 || !cfg.Time().Equal(t0) || cfg.NextProtos != nil {
+		t.Errorf("ClientConfig = %+v", cfg)
+	}
+	if len(cfg.Certificates) != 1 || string(cfg.Certificates[0].Certificate[0]) != string(pemDER(t, fx.set.ClientCert)) || cfg.Certificates[0].PrivateKey == nil {
+		t.Errorf("ClientConfig certificates = %+v", cfg.Certificates)
+	}
+	// every call is a new configuration: callers set their own protocols
+	if other := m.ClientConfig("x", nil); other == cfg || other.ServerName != "x" || cfg.ServerName != "arm1.internal" {
+		t.Error("ClientConfig shares its result between calls")
+	}
+}
+
+func pemDER(t *testing.T, b []byte) []byte {
+	t.Helper()
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("no PEM block")
+	}
+	return blk.Bytes
 }
 
 func TestCheckTLSExpiry(t *testing.T) {

@@ -127,6 +127,14 @@ func (c *fakeContexts) Ensure(dc engine.DockerContext) error {
 
 func (c *fakeContexts) Remove(string) error { return errors.New("the build removes no docker context") }
 
+func (c *fakeContexts) Snapshot(string) (engine.DockerContextSnapshot, error) {
+	return engine.DockerContextSnapshot{}, errors.New("the build snapshots no docker context")
+}
+
+func (c *fakeContexts) Restore(engine.DockerContextSnapshot) error {
+	return errors.New("the build restores no docker context")
+}
+
 // fakeDialer answers unix sockets whose path is not in dead; it counts dials.
 type fakeDialer struct {
 	mu    sync.Mutex

@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 )
 
@@ -55,11 +56,12 @@ type ProbeTarget struct {
 	// Kind is buildkit, docker, kubernetes or local.
 	Kind string
 	// Endpoint is tcp://host:port, unix:///path, or a docker host URL.
-	Endpoint   string
-	CA         string
-	Cert       string
-	Key        string
-	ServerName string
+	Endpoint string
+	// TLS is the client side of mutual TLS, built from material the caller
+	// has already read and checked (CA as the only root, client
+	// certificate, server name to verify); nil means no TLS. The probe
+	// clones it and reads no file.
+	TLS *tls.Config
 }
 
 // ProbeResult is what a healthy node reports.

@@ -2,12 +2,16 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/containerd/platforms"
 	bkclient "github.com/moby/buildkit/client"
 	dockerclient "github.com/moby/moby/client"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 )
 
 // Probe implements Engine: it asks a BuildKit daemon for its version and
@@ -25,14 +29,7 @@ func (e *engine) Probe(ctx context.Context, t ProbeTarget) (*ProbeResult, error)
 }
 
 func probeBuildKit(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {
-	var opts []bkclient.ClientOpt
-	if t.CA != "" {
-		opts = append(opts, bkclient.WithServerConfig(t.ServerName, t.CA))
-	}
-	if t.Cert != "" {
-		opts = append(opts, bkclient.WithCredentials(t.Cert, t.Key))
-	}
-	c, err := bkclient.New(ctx, t.Endpoint, opts...)
+	c, err := bkclient.New(ctx, t.Endpoint, buildKitTLS(t.TLS)...)
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +61,7 @@ func probeBuildKit(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {
 }
 
 func probeDocker(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {
-	opts := []dockerclient.Opt{dockerclient.WithHost(t.Endpoint)}
-	if t.CA != "" || t.Cert != "" {
-		opts = append(opts, dockerclient.WithTLSClientConfig(t.CA, t.Cert, t.Key))
-	}
-	c, err := dockerclient.New(opts...)
+	c, err := dockerclient.New(dockerTLS(t.TLS), dockerclient.WithHost(t.Endpoint))
 	if err != nil {
 		return nil, err
 	}
@@ -85,4 +78,34 @@ func probeDocker(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {
 		BuildKitVersion: "docker " + v.Version,
 		Platforms:       []string{strings.ToLower(v.Os) + "/" + arch},
 	}, nil
+}
+
+// buildKitTLS hands the caller's TLS configuration to the BuildKit client
+// as gRPC transport credentials (the client's own TLS options take file
+// paths). The authority is the server name, as the client sets it for its
+// own TLS options.
+func buildKitTLS(cfg *tls.Config) []bkclient.ClientOpt {
+	if cfg == nil {
+		return nil
+	}
+	opts := []bkclient.ClientOpt{bkclient.WithGRPCDialOption(grpc.WithTransportCredentials(credentials.NewTLS(cfg.Clone())))}
+	if cfg.ServerName != "" {
+		opts = append(opts, bkclient.WithGRPCDialOption(grpc.WithAuthority(cfg.ServerName)))
+	}
+	return opts
+}
+
+// dockerTLS gives the Docker client an HTTP client speaking the caller's
+// TLS configuration (HTTP/1.1, as dockerd does); nil means plain HTTP. It
+// must come before WithHost, which fits the transport to the endpoint.
+func dockerTLS(cfg *tls.Config) dockerclient.Opt {
+	if cfg == nil {
+		return nil
+	}
+	c := cfg.Clone()
+	c.NextProtos = nil
+	return dockerclient.WithHTTPClient(&http.Client{
+		Transport:     &http.Transport{TLSClientConfig: c},
+		CheckRedirect: dockerclient.CheckRedirect,
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/term"
 )
@@ -31,9 +32,25 @@ func System() *IOStreams {
 }
 
 // Test returns streams backed by buffers, plus the buffers, for tests.
+// Writes are serialised, as the kernel serialises writes to a real stdout
+// and stderr: a build's platforms write from several goroutines. Read the
+// buffers once the command has returned.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: &bytes.Buffer{}, Out: out, ErrOut: errOut}, out, errOut
+	var mu sync.Mutex
+	return &IOStreams{In: &bytes.Buffer{}, Out: &lockedWriter{mu: &mu, w: out}, ErrOut: &lockedWriter{mu: &mu, w: errOut}}, out, errOut
+}
+
+// lockedWriter serialises writes to w under mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // IsStdoutTTY reports whether results are read by a person (tables) or a
