@@ -189,15 +189,19 @@ func TestVerifyCommandFailures(t *testing.T) {
 				"  linux/amd64 size-budget: linux/amd64 image is 1.50 MB compressed, over the size budget of 1.45 MB\n",
 		},
 		{
-			name:   "a proxy from the environment in the image",
-			change: func(r *fakeVerifyRegistry) { r.images["sha256:amd64"].Env = []string{"https_proxy=http://bob:pw1234@proxy:3128"} },
-			env:    map[string]string{"HTTPS_PROXY": "http://bob:pw1234@proxy:3128"},
+			name: "a proxy from the environment in the image",
+			change: func(r *fakeVerifyRegistry) {
+				r.images["sha256:amd64"].Env = []string{"https_proxy=http://bob:pw1234@proxy:3128"}
+			},
+			env: map[string]string{"HTTPS_PROXY": "http://bob:pw1234@proxy:3128"},
 			stderr: "Error: 1 of 10 checks failed on " + verifyRef + ":\n" +
 				"  linux/amd64 no-proxy-leak: a proxy value passed as a build argument appears in image config env, labels and history (value not shown); set proxies with --build-arg or xbuild.yaml proxy:, never ENV\n",
 		},
 		{
-			name:   "the registry cannot be read",
-			change: func(r *fakeVerifyRegistry) { r.err = errors.New("reading " + verifyRef + " from the registry: unauthorized") },
+			name: "the registry cannot be read",
+			change: func(r *fakeVerifyRegistry) {
+				r.err = errors.New("reading " + verifyRef + " from the registry: unauthorized")
+			},
 			stderr: "Error: reading " + verifyRef + " from the registry: unauthorized\n",
 		},
 	}
