@@ -49,7 +49,7 @@ image built by another tool. REF is REGISTRY/REPOSITORY@sha256:... or a tag.
                     platforms of different architectures
   size-budget       with --size-budget, the largest platform's compressed size
 
-Reading every file downloads every layer; past 4 GiB of uncompressed layers
+Reading every file downloads every layer; past ` + fmt.Sprint(registry.DefaultWalkMaxBytes>>30) + ` GiB of uncompressed layers
 per platform the files are reported as not checked.
 
 Results go to stdout (a table, or JSON with --format json); progress and

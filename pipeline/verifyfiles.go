@@ -19,6 +19,9 @@ type FileWalker interface {
 	WalkFiles(ctx context.Context, repo, digest string, opts registry.WalkOptions, fn func(registry.File) error) (*registry.WalkSummary, error)
 }
 
+// the registry client verify uses in production walks files
+var _ FileWalker = (*registry.Client)(nil)
+
 // maxListed is how many paths a check detail names before "and N more".
 const maxListed = 5
 
@@ -69,14 +72,18 @@ func scanFiles(ctx context.Context, reg Registry, repo, digest, plat string, max
 		}
 		return nil
 	})
+	var read int64
+	if sum != nil {
+		read = sum.Bytes
+	}
 	var le *registry.LimitError
 	if errors.As(err, &le) {
-		return &fileScan{notChecked: le.Error(), bytes: sum.Bytes}, nil
+		return &fileScan{notChecked: le.Error(), bytes: read}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.bytes = sum.Bytes
+	s.bytes = read
 	return s, nil
 }
 
