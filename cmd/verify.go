@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -85,10 +86,8 @@ func verifyRequest(opts *verifyOptions, getenv func(string) string) (pipeline.Ve
 	if opts.format != "table" && opts.format != "json" {
 		return req, usageErrorf("--format %q: use table or json", opts.format)
 	}
-	switch opts.compression {
-	case "", "gzip", "zstd", "uncompressed":
-	default:
-		return req, usageErrorf("--compression %q: use gzip, zstd or uncompressed", opts.compression)
+	if opts.compression != "" && !slices.Contains(config.Compressions, opts.compression) {
+		return req, usageErrorf("--compression %q: use one of %s", opts.compression, strings.Join(config.Compressions, ", "))
 	}
 	plats, err := platform.List(opts.platforms)
 	if err != nil {

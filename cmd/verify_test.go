@@ -265,7 +265,7 @@ func TestVerifyCommandUsageErrors(t *testing.T) {
 	}{
 		{[]string{"verify"}, `"xbuild verify" needs one image reference REF (REGISTRY/REPOSITORY@sha256:... or REGISTRY/REPOSITORY:TAG) (got 0 argument(s))`},
 		{[]string{"verify", verifyRef, "--format", "yaml"}, `--format "yaml": use table or json`},
-		{[]string{"verify", verifyRef, "--compression", "lz4"}, `--compression "lz4": use gzip, zstd or uncompressed`},
+		{[]string{"verify", verifyRef, "--compression", "lz4"}, `--compression "lz4": use one of gzip, zstd, uncompressed`},
 		{[]string{"verify", verifyRef, "--platform", "linux/amr64"}, `--platform: platform "linux/amr64": unknown architecture "amr64"`},
 		{[]string{"verify", verifyRef, "--size-budget", "lots"}, `--size-budget: "lots" is not a size: write e.g. 50MB, 3MiB or 1GB`},
 		{[]string{"verify", "UPPER/Case::bad"}, `"UPPER/Case::bad" is not an image reference (REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:...)`},
