@@ -89,10 +89,10 @@ func TestVerifyEveryELFFile(t *testing.T) {
 		{
 			name: "files over the walk's bound are not checked",
 			change: func(r *fakeRegistry) {
-				r.walkErr = map[string]error{"sha256:arm64": &registry.LimitError{What: "bytes", Limit: 1000, Layer: 0}}
+				r.walkErr = map[string]error{"sha256:arm64": &registry.LimitError{What: "bytes", Limit: 4 << 30, Layer: 2}}
 			},
 			detail: map[string]string{
-				"binary-arch linux/arm64": "/app is AArch64 (arm64); the image's files were not checked: the image has more than 1000 uncompressed layer bytes (reached in layer 1); its files were not read past that bound",
+				"binary-arch linux/arm64": "/app is AArch64 (arm64); the image's files were not checked: the image has more than 4 GiB of uncompressed layers (reached in layer 3); its files were not read past that bound",
 				"identical-binary":        "not compared: the files of linux/arm64 were not read",
 			},
 		},

@@ -91,9 +91,21 @@ type LimitError struct {
 
 func (e *LimitError) Error() string {
 	if e.What == "bytes" {
-		return fmt.Sprintf("the image has more than %d uncompressed layer bytes (reached in layer %d); its files were not read past that bound", e.Limit, e.Layer+1)
+		return fmt.Sprintf("the image has more than %s of uncompressed layers (reached in layer %d); its files were not read past that bound", formatBytes(e.Limit), e.Layer+1)
 	}
 	return fmt.Sprintf("the image has more than %d layer entries (reached in layer %d); its files were not read past that bound", e.Limit, e.Layer+1)
+}
+
+// formatBytes renders a bound: in GiB or MiB when it is a whole number of
+// them, else in bytes.
+func formatBytes(n int64) string {
+	switch {
+	case n > 0 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n > 0 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // WalkFiles calls fn for every regular file of the image repo@digest as a

@@ -175,9 +175,9 @@ func TestWalkFilesBounds(t *testing.T) {
 	}{
 		{"exactly the bytes there are", WalkOptions{MaxBytes: size1 + size2}, 3, ""},
 		{"one byte short", WalkOptions{MaxBytes: size1 + size2 - 1},
-			0, fmt.Sprintf("the image has more than %d uncompressed layer bytes (reached in layer 2); its files were not read past that bound", size1+size2-1)},
+			0, fmt.Sprintf("the image has more than %d bytes of uncompressed layers (reached in layer 2); its files were not read past that bound", size1+size2-1)},
 		{"inside a file", WalkOptions{MaxBytes: 1000},
-			0, "the image has more than 1000 uncompressed layer bytes (reached in layer 1); its files were not read past that bound"},
+			0, "the image has more than 1000 bytes of uncompressed layers (reached in layer 1); its files were not read past that bound"},
 		{"entries", WalkOptions{MaxEntries: 2},
 			0, "the image has more than 2 layer entries (reached in layer 2); its files were not read past that bound"},
 	}
@@ -223,5 +223,13 @@ func TestWalkFilesErrors(t *testing.T) {
 	cancel()
 	if _, err := c.WalkFiles(ctx, repo, digest, WalkOptions{}, func(File) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{4 << 30: "4 GiB", 512 << 20: "512 MiB", (1 << 30) + 1: "1073741825 bytes", 1000: "1000 bytes", 0: "0 bytes"} {
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
