@@ -47,6 +47,7 @@ Configuration comes from flags, then XBUILD_* environment variables, then
 		NewNodesCmd(f),
 		NewLintCmd(f),
 		NewBuildCmd(f),
+		NewVerifyCmd(f),
 		NewBuildxCmd(f),
 	)
 	root.SetHelpCommandGroupID("setup")

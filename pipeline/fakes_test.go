@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -172,6 +174,8 @@ type fakeRegistry struct {
 	present map[string]bool
 	// tagErr fails Tag.
 	tagErr error
+	// walkErr makes WalkFiles of a digest fail
+	walkErr map[string]error
 }
 
 func (r *fakeRegistry) Index(_ context.Context, ref string) (*registry.Index, error) {
@@ -228,6 +232,32 @@ func (r *fakeRegistry) ReadFile(_ context.Context, _, digest, p string, _ int64)
 }
 func (r *fakeRegistry) Blob(_ context.Context, _, digest string, _ int64) ([]byte, error) {
 	return r.blobs[digest], nil
+}
+
+// WalkFiles serves an image's filesystem from files: every entry under
+// the digest is a regular file, in path order.
+func (r *fakeRegistry) WalkFiles(_ context.Context, _, digest string, opts registry.WalkOptions, fn func(registry.File) error) (*registry.WalkSummary, error) {
+	if err := r.walkErr[digest]; err != nil {
+		return &registry.WalkSummary{Bytes: 4096}, err
+	}
+	var paths []string
+	for k := range r.files {
+		if p, ok := strings.CutPrefix(k, digest); ok && strings.HasPrefix(p, "/") {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	sum := &registry.WalkSummary{Layers: 1}
+	for _, p := range paths {
+		b := r.files[digest+p]
+		h := sha256.Sum256(b)
+		sum.Files++
+		sum.Bytes += int64(len(b))
+		if err := fn(registry.File{Path: p, Mode: 0o755, Size: int64(len(b)), Head: b[:min(len(b), opts.HeadSize)], Digest: "sha256:" + hex.EncodeToString(h[:])}); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
 }
 
 func elfHeader(machine uint16) []byte {

@@ -9,9 +9,7 @@ import (
 	"sync"
 
 	"github.com/xbuild-dev/xbuild/internal/config"
-
-	"github.com/google/go-containerregistry/pkg/name"
-
+	"github.com/xbuild-dev/xbuild/internal/platform"
 	"github.com/xbuild-dev/xbuild/internal/registry"
 )
 
@@ -21,7 +19,26 @@ type VerifyReport struct {
 	Digest string                     `json:"digest"`
 	Checks []Check                    `json:"checks"`
 	Images map[string]*registry.Image `json:"-"`
-	OK     bool                       `json:"ok"`
+	// Platforms are the platform images verify read, in the index's order,
+	// with how many of their files it checked.
+	Platforms []VerifiedPlatform `json:"platforms,omitempty"`
+	OK        bool               `json:"ok"`
+}
+
+// VerifiedPlatform is one platform image as verify read it.
+type VerifiedPlatform struct {
+	Platform       string `json:"platform"`
+	Digest         string `json:"digest"`
+	CompressedSize int64  `json:"compressedSize"`
+	Layers         int    `json:"layers"`
+	// Files counts the regular files of the image's filesystem, ELFFiles
+	// those that are ELF, each compared with the platform's architecture.
+	Files    int `json:"files"`
+	ELFFiles int `json:"elfFiles"`
+	// ScannedBytes is how many uncompressed layer bytes were read.
+	ScannedBytes int64 `json:"scannedBytes"`
+	// NotScanned says why the files were not read ("" when they were).
+	NotScanned string `json:"notScanned,omitempty"`
 }
 
 // Failed lists the failing checks.
@@ -33,6 +50,20 @@ func (v *VerifyReport) Failed() []Check {
 		}
 	}
 	return out
+}
+
+// Failure is nil when every check passed, else an error naming each
+// failed check: platform, check and detail, one per line.
+func (v *VerifyReport) Failure() error {
+	failed := v.Failed()
+	if len(failed) == 0 {
+		return nil
+	}
+	lines := make([]string, len(failed))
+	for i, c := range failed {
+		lines[i] = strings.TrimSpace(c.Platform+" "+c.Name) + ": " + c.Detail
+	}
+	return fmt.Errorf("%d of %d checks failed on %s:\n  %s", len(failed), len(v.Checks), v.Ref, strings.Join(lines, "\n  "))
 }
 
 // VerifyStep reads the merged index back from the registry BY DIGEST,
@@ -68,6 +99,7 @@ func (VerifyStep) Run(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
+	budget := sizeBudget(s.Config.SizeBudget)
 	var rep *VerifyReport
 	if s.Config.Verify {
 		req := VerifyRequest{
@@ -75,6 +107,7 @@ func (VerifyStep) Run(ctx context.Context, s *State) error {
 			Compression: s.Config.Compression,
 			ProxyValues: proxyValues(s.BuildArgs),
 			Digest:      s.Build.Digest,
+			SizeBudget:  budget,
 		}
 		rep, err = verifyPushed(ctx, reg, []string{ref}, req)
 	} else {
@@ -82,12 +115,12 @@ func (VerifyStep) Run(ctx context.Context, s *State) error {
 		var images map[string]*registry.Image
 		images, err = readImages(ctx, reg, ref)
 		rep = &VerifyReport{Ref: ref, Digest: s.Build.Digest, Images: images}
+		if err == nil && budget > 0 {
+			rep.Checks = append(rep.Checks, CheckSizeBudget(budget, images))
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
-	}
-	if c, ok := budgetCheck(s.Config.SizeBudget, rep.Images); ok {
-		rep.Checks = append(rep.Checks, c)
 	}
 	rep.OK = len(rep.Failed()) == 0
 	s.Verify = rep
@@ -102,120 +135,164 @@ func (VerifyStep) Run(ctx context.Context, s *State) error {
 		len(lines), ref, s.Secrets.String(strings.Join(lines, "\n  ")))
 }
 
-// budgetCheck compares the largest platform's compressed size with the
-// budget; ok is false when there is no budget.
-func budgetCheck(budget string, images map[string]*registry.Image) (Check, bool) {
+// sizeBudget is the configured budget in bytes; 0 (no check) when there
+// is none. The config was validated, so a budget that does not parse is
+// none.
+func sizeBudget(budget string) int64 {
 	if budget == "" {
-		return Check{}, false
+		return 0
 	}
-	limit, err := config.ParseSize(budget)
-	if err != nil || limit <= 0 {
-		return Check{}, false
+	n, err := config.ParseSize(budget)
+	if err != nil || n <= 0 {
+		return 0
 	}
-	c := Check{Name: "size-budget"}
-	var largest string
-	var size int64
-	for p, img := range images {
-		if n := img.CompressedSize(); n > size || largest == "" {
-			largest, size = p, n
-		}
-	}
-	switch {
-	case size == 0:
-		c.Detail = fmt.Sprintf("size-budget %s cannot be checked: the registry reported no image sizes", config.FormatSize(limit))
-	case size > limit:
-		c.Platform = largest
-		c.Detail = fmt.Sprintf("%s image is %s compressed, over the size budget of %s", largest, config.FormatSize(size), config.FormatSize(limit))
-	default:
-		c.OK = true
-		c.Platform = largest
-		c.Detail = fmt.Sprintf("the largest image, %s, is %s compressed, within %s", largest, config.FormatSize(size), config.FormatSize(limit))
-	}
-	return c, true
+	return n
 }
 
-// verifyPushed checks every tag and the images of the first one.
+// verifyPushed verifies the first reference and checks that every other
+// one (the other tags) points at the same index.
 func verifyPushed(ctx context.Context, reg Registry, refs []string, req VerifyRequest) (*VerifyReport, error) {
-	idx, err := reg.Index(ctx, refs[0])
-	if err != nil {
-		return nil, err
-	}
-	repo, err := repository(refs[0])
-	if err != nil {
-		return nil, err
-	}
-	rep := &VerifyReport{Ref: refs[0], Digest: idx.Digest, Images: map[string]*registry.Image{}}
-	rep.Checks = append(rep.Checks, checkIndex(req, idx)...)
-
-	// every other tag and every manifest is read at the same time (registry
-	// round trips dominate this step); results keep the index's order
-	type result struct {
-		checks []Check
-		image  *registry.Image
-		err    error
-	}
-	results := make([]result, len(refs)-1+len(idx.Manifests))
+	// the other tags are read while the image is verified
+	digests := make([]string, len(refs)-1)
+	errs := make([]error, len(refs)-1)
 	var wg sync.WaitGroup
 	for i, other := range refs[1:] {
 		wg.Go(func() {
 			oi, err := reg.Index(ctx, other)
 			if err != nil {
-				results[i].err = err
+				errs[i] = err
 				return
 			}
-			results[i].checks = []Check{{Name: "tag", OK: oi.Digest == idx.Digest, Detail: fmt.Sprintf("%s -> %s", other, oi.Digest)}}
+			digests[i] = oi.Digest
 		})
 	}
-	for j, m := range idx.Manifests {
-		r := &results[len(refs)-1+j]
-		wg.Go(func() {
-			if m.Attestation {
-				r.checks = []Check{checkAttestation(ctx, reg, repo, m, req.ProxyValues)}
-				return
-			}
-			r.image, r.checks, r.err = verifyImage(ctx, reg, repo, m, req)
-		})
-	}
+	rep, err := Verify(ctx, reg, refs[0], req)
 	wg.Wait()
-	for j, r := range results {
-		if r.err != nil {
-			return nil, r.err
-		}
-		rep.Checks = append(rep.Checks, r.checks...)
-		if k := j - (len(refs) - 1); k >= 0 && r.image != nil {
-			rep.Images[idx.Manifests[k].Platform] = r.image
-		}
+	if err != nil {
+		return nil, err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, other := range refs[1:] {
+		rep.Checks = append(rep.Checks, Check{Name: "tag", OK: digests[i] == rep.Digest, Detail: fmt.Sprintf("%s -> %s", other, digests[i])})
 	}
 	rep.OK = len(rep.Failed()) == 0
 	return rep, nil
 }
 
-// verifyImage reads one platform's image and checks its config, layers and
-// entrypoint binary.
-func verifyImage(ctx context.Context, reg Registry, repo string, m registry.Manifest, req VerifyRequest) (*registry.Image, []Check, error) {
-	img, err := reg.Image(ctx, repo, m.Digest)
+// Verify reads ref (REPO@sha256:... or a tag) back from reg and checks it
+// against req: the index's platforms, then for each platform image its
+// config, layers, proxy hygiene, entrypoint and the architecture of every
+// ELF file in its filesystem; across platforms, binaries that are
+// byte-identical; and the size budget. It needs no build state, so the
+// build's verify step and `xbuild verify` share it. Failed checks are in
+// the report (OK false); an error means the registry could not be read.
+func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*VerifyReport, error) {
+	repo, err := repository(ref)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	checks := checkImage(req, m.Platform, img)
-	p := entrypointPath(img)
-	if p == "" {
-		return img, checks, nil
+	idx, err := reg.Index(ctx, ref)
+	if err != nil {
+		return nil, err
 	}
-	hdr, err := reg.ReadFile(ctx, repo, m.Digest, p, 64)
-	switch {
-	case errors.Is(err, registry.ErrNotFound):
-		checks = append(checks, Check{Name: "entrypoint", Platform: m.Platform, OK: false,
-			Detail: p + " (the image's ENTRYPOINT/CMD) does not exist in the image, or is a broken link: the container cannot start"})
-	case err != nil:
-		return nil, nil, err
-	default:
-		checks = append(checks, checkELF(m.Platform, p, hdr))
+	rep := &VerifyReport{Ref: ref, Digest: idx.Digest, Images: map[string]*registry.Image{}}
+	rep.Checks = append(rep.Checks, checkIndex(req, idx)...)
+
+	// every manifest is read at the same time (registry round trips and
+	// layer downloads dominate this step); results keep the index's order.
+	// The first error stops the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		once     sync.Once
+		firstErr error
+	)
+	fail := func(err error) {
+		once.Do(func() { firstErr = err; cancel() })
 	}
-	return img, checks, nil
+	type result struct {
+		checks []Check
+		image  *registry.Image
+		scan   *fileScan
+	}
+	results := make([]result, len(idx.Manifests))
+	var wg sync.WaitGroup
+	for j, m := range idx.Manifests {
+		r := &results[j]
+		wg.Go(func() {
+			if m.Attestation {
+				r.checks = []Check{checkAttestation(ctx, reg, repo, m, req.ProxyValues)}
+				return
+			}
+			var err error
+			r.image, r.checks, r.scan, err = verifyImage(ctx, reg, repo, m, req)
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	var scans []platformScan
+	for j, r := range results {
+		rep.Checks = append(rep.Checks, r.checks...)
+		if r.image == nil {
+			continue
+		}
+		plat := platform.Loose(idx.Manifests[j].Platform)
+		rep.Images[plat] = r.image
+		rep.Platforms = append(rep.Platforms, VerifiedPlatform{
+			Platform: plat, Digest: r.image.Digest, CompressedSize: r.image.CompressedSize(), Layers: len(r.image.Layers),
+			Files: r.scan.files, ELFFiles: r.scan.elf, ScannedBytes: r.scan.bytes, NotScanned: r.scan.notChecked,
+		})
+		scans = append(scans, platformScan{platform: plat, scan: r.scan})
+	}
+	rep.Checks = append(rep.Checks, checkIdentical(scans)...)
+	if req.SizeBudget > 0 {
+		rep.Checks = append(rep.Checks, CheckSizeBudget(req.SizeBudget, rep.Images))
+	}
+	rep.OK = len(rep.Failed()) == 0
+	return rep, nil
 }
 
-// readImages reads the pushed images of ref by platform, for sizes.
+// verifyImage reads one platform's image and checks its config, layers,
+// entrypoint and files.
+func verifyImage(ctx context.Context, reg Registry, repo string, m registry.Manifest, req VerifyRequest) (*registry.Image, []Check, *fileScan, error) {
+	plat := platform.Loose(m.Platform)
+	img, err := reg.Image(ctx, repo, m.Digest)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	checks := checkImage(req, plat, img)
+	scan, err := scanFiles(ctx, reg, repo, m.Digest, plat, req.MaxScanBytes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var entry *Check
+	p := entrypointPath(img)
+	if p != "" {
+		hdr, err := reg.ReadFile(ctx, repo, m.Digest, p, 64)
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			checks = append(checks, Check{Name: "entrypoint", Platform: plat, OK: false,
+				Detail: p + " (the image's ENTRYPOINT/CMD) does not exist in the image, or is a broken link: the container cannot start"})
+		case err != nil:
+			return nil, nil, nil, err
+		default:
+			c := checkELF(plat, p, hdr)
+			entry = &c
+		}
+	}
+	checks = append(checks, checkBinaryArch(plat, p, entry, scan))
+	return img, checks, scan, nil
+}
+
+// readImages reads the pushed images of ref by platform (normalized, as
+// Verify keys them), for sizes.
 func readImages(ctx context.Context, reg Registry, ref string) (map[string]*registry.Image, error) {
 	idx, err := reg.Index(ctx, ref)
 	if err != nil {
@@ -234,7 +311,7 @@ func readImages(ctx context.Context, reg Registry, ref string) (map[string]*regi
 		if err != nil {
 			return nil, err
 		}
-		out[m.Platform] = img
+		out[platform.Loose(m.Platform)] = img
 	}
 	return out, nil
 }
@@ -277,9 +354,5 @@ func entrypointPath(img *registry.Image) string {
 }
 
 func repository(ref string) (string, error) {
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return "", err
-	}
-	return r.Context().Name(), nil
+	return registry.Repository(ref)
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/platform"
 	"github.com/xbuild-dev/xbuild/internal/registry"
 )
@@ -20,17 +21,37 @@ type Check struct {
 
 // VerifyRequest is what the pushed image must match.
 type VerifyRequest struct {
-	Platforms   []string
+	// Platforms are exactly the platforms the index must hold; none means
+	// the index's own, each checked as it is listed.
+	Platforms []string
+	// Compression is gzip, zstd or uncompressed, the media type every layer
+	// must have; "" only requires each platform's layers to agree.
 	Compression string
 	// ProxyValues must appear nowhere in the image.
 	ProxyValues []string
 	// Digest is the index digest the build reported; "" skips that check.
 	Digest string
+	// SizeBudget is the largest compressed size a platform image may have,
+	// in bytes; 0 skips the size-budget check.
+	SizeBudget int64
+	// MaxScanBytes bounds the uncompressed layer bytes read from each
+	// platform image to check its files; 0 means
+	// registry.DefaultWalkMaxBytes. Past it the files are reported as not
+	// checked.
+	MaxScanBytes int64
+}
+
+// ProxyValuesFromEnv lists the proxy values of the environment
+// (HTTP_PROXY, https_proxy, NO_PROXY, ...) the way a build passes them as
+// build arguments, for a verify of an image built elsewhere.
+func ProxyValuesFromEnv(getenv func(string) string) []string {
+	return proxyValues(ProxyBuildArgs(config.Proxy{FromEnv: true}, getenv))
 }
 
 // checkIndex compares the pushed index with the request: the digest the
 // build reported, and exactly the requested platforms (attestation
-// manifests aside).
+// manifests aside). Without requested platforms, the index's own are
+// accepted as long as there is one and none is listed twice.
 func checkIndex(req VerifyRequest, idx *registry.Index) []Check {
 	var out []Check
 	if req.Digest != "" {
@@ -40,11 +61,17 @@ func checkIndex(req VerifyRequest, idx *registry.Index) []Check {
 	var got []string
 	for _, m := range idx.Manifests {
 		if !m.Attestation {
-			got = append(got, m.Platform)
+			got = append(got, platform.Loose(m.Platform))
 		}
 	}
-	want := slices.Clone(req.Platforms)
 	sort.Strings(got)
+	if len(req.Platforms) == 0 {
+		return append(out, checkOwnPlatforms(got))
+	}
+	want := make([]string, len(req.Platforms))
+	for i, p := range req.Platforms {
+		want[i] = platform.Loose(p)
+	}
 	sort.Strings(want)
 	c := Check{Name: "platforms", OK: slices.Equal(got, want)}
 	if c.OK {
@@ -61,6 +88,28 @@ func checkIndex(req VerifyRequest, idx *registry.Index) []Check {
 	return append(out, c)
 }
 
+// checkOwnPlatforms is the platforms check when none were requested:
+// got (sorted) must hold at least one platform, each once.
+func checkOwnPlatforms(got []string) Check {
+	c := Check{Name: "platforms"}
+	var twice []string
+	for i := 1; i < len(got); i++ {
+		if got[i] == got[i-1] && !slices.Contains(twice, got[i]) {
+			twice = append(twice, got[i])
+		}
+	}
+	switch {
+	case len(got) == 0:
+		c.Detail = "the index lists no platform image (only attestations)"
+	case len(twice) > 0:
+		c.Detail = fmt.Sprintf("index has [%s]: %s listed more than once", strings.Join(got, ", "), strings.Join(twice, ", "))
+	default:
+		c.OK = true
+		c.Detail = fmt.Sprintf("index has %s (no platforms requested: each is checked as listed)", strings.Join(got, ", "))
+	}
+	return c
+}
+
 // checkImage checks one platform's image config and layers.
 func checkImage(req VerifyRequest, plat string, img *registry.Image) []Check {
 	var out []Check
@@ -71,20 +120,24 @@ func checkImage(req VerifyRequest, plat string, img *registry.Image) []Check {
 	out = append(out, Check{Name: "config-platform", Platform: plat, OK: platform.Loose(got) == platform.Loose(plat),
 		Detail: fmt.Sprintf("image config says %s", got)})
 
-	want := layerMediaType(req.Compression)
-	var bad []string
-	for _, l := range img.Layers {
-		if want != "" && l.MediaType != want {
-			bad = append(bad, fmt.Sprintf("%s is %s", short(l.Digest), l.MediaType))
-		}
-	}
-	c := Check{Name: "compression", Platform: plat, OK: len(bad) == 0}
-	if c.OK {
-		c.Detail = fmt.Sprintf("%d layer(s), all %s", len(img.Layers), want)
+	if req.Compression == "" {
+		out = append(out, checkLayersAgree(plat, img.Layers))
 	} else {
-		c.Detail = fmt.Sprintf("want %s: %s", want, strings.Join(bad, "; "))
+		want := layerMediaType(req.Compression)
+		var bad []string
+		for _, l := range img.Layers {
+			if l.MediaType != want {
+				bad = append(bad, fmt.Sprintf("%s is %s", short(l.Digest), l.MediaType))
+			}
+		}
+		c := Check{Name: "compression", Platform: plat, OK: len(bad) == 0}
+		if c.OK {
+			c.Detail = fmt.Sprintf("%d layer(s), all %s", len(img.Layers), want)
+		} else {
+			c.Detail = fmt.Sprintf("want %s: %s", want, strings.Join(bad, "; "))
+		}
+		out = append(out, c)
 	}
-	out = append(out, c)
 
 	var texts []string
 	texts = append(texts, img.Env...)
@@ -107,6 +160,52 @@ func leakCheck(name, platform, where string, values, texts []string) Check {
 		}
 	}
 	return Check{Name: name, Platform: platform, OK: true, Detail: fmt.Sprintf("no proxy value in %s", where)}
+}
+
+// checkLayersAgree is the compression check when no compression was
+// requested: every layer of the image must use the same one.
+func checkLayersAgree(plat string, layers []registry.Layer) Check {
+	c := Check{Name: "compression", Platform: plat}
+	byKind := map[string][]string{}
+	var kinds []string
+	for _, l := range layers {
+		k := layerCompression(l.MediaType)
+		if _, seen := byKind[k]; !seen {
+			kinds = append(kinds, k)
+		}
+		byKind[k] = append(byKind[k], short(l.Digest))
+	}
+	switch len(kinds) {
+	case 0:
+		c.OK, c.Detail = true, "no layers"
+	case 1:
+		c.OK = true
+		c.Detail = fmt.Sprintf("%d layer(s), all %s (no compression requested: checked that the layers agree)", len(layers), kinds[0])
+	default:
+		parts := make([]string, len(kinds))
+		for i, k := range kinds {
+			parts[i] = fmt.Sprintf("%s: %s", k, strings.Join(byKind[k], ", "))
+		}
+		c.Detail = "the layers mix compressions: " + strings.Join(parts, "; ")
+	}
+	return c
+}
+
+// layerCompression names the compression of a layer media type (OCI or
+// Docker): gzip, zstd, uncompressed, or the media type itself when it is
+// not a known layer type.
+func layerCompression(mediaType string) string {
+	switch mediaType {
+	case "application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+		"application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
+		return "gzip"
+	case "application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd":
+		return "zstd"
+	case "application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.nondistributable.v1.tar",
+		"application/vnd.docker.image.rootfs.diff.tar":
+		return "uncompressed"
+	}
+	return mediaType
 }
 
 // layerMediaType is the OCI layer media type a compression produces.
