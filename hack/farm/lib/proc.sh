@@ -28,6 +28,11 @@ proc_start() {
   local netns=""
   if [ "${1:-}" = --netns ]; then netns=$2; shift 2; fi
   local log=$FARM/logs/$name.log pid i
+  if pid=$(proc_pid "$name") && [ -n "$netns" ] && [ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" != "$(stat -L -c %i "$netns" 2>/dev/null)" ]; then
+    # still running, but in a namespace that is no longer $netns (deleted and made again): unreachable
+    info "$name: runs in another network namespace than $netns; restarting"
+    proc_stop "$name" 30
+  fi
   if pid=$(proc_pid "$name"); then info "$name: running (pid $pid)"; return 0; fi
   rm -f "$FARM/run/$name.pid" "$FARM/run/$name.cmd"
   mkdir -p "$FARM/run" "$FARM/logs"
@@ -49,6 +54,40 @@ proc_start() {
   done
   proc_alive "$name" || die "$name exited right after start" "$log"
   info "$name: started (pid $pid, log ${log#"$FARM"/})"
+}
+
+# proc_restart_if_changed NAME GRACE_S CMD... : stop NAME when it runs with another command line than CMD
+# (proc_start would otherwise keep the old one running).
+proc_restart_if_changed() {
+  local name=$1 grace=$2; shift 2
+  if proc_alive "$name" && [ "$(printf '%s\n' "$@")" != "$(<"$FARM/run/$name.cmd")" ]; then
+    info "$name: options changed, restarting"; proc_stop "$name" "$grace"
+  fi
+}
+
+# farm_daemons : every daemon name up.sh starts, in start order (down.sh stops them in reverse).
+farm_daemons() {
+  local n p
+  printf '%s\n' registry-mirror registry-push faultproxy buildkitd-qemu
+  for n in "${NATIVE_NODES[@]}"; do
+    for p in $REG_PORTS; do printf '%s\n' "fwd-$n-host-$p" "fwd-$n-ns-$p"; done
+    printf '%s\n' "buildkitd-$n"
+  done
+  printf '%s\n' dockerd
+}
+
+# stop_strays : stop daemons whose PID files name none of farm_daemons (left by an older layout of the farm,
+# e.g. the forwarders fwd-host-15000/fwd-ns-15000 from before every native node had its own netns).
+stop_strays() {
+  local pf name known
+  known=$(farm_daemons)
+  for pf in "$FARM"/run/*.pid; do
+    [ -e "$pf" ] || continue
+    name=$(basename "$pf" .pid)
+    grep -qx -- "$name" <<<"$known" && continue
+    info "$name: not part of this farm layout; stopping it"
+    proc_stop "$name" 30
+  done
 }
 
 # proc_stop NAME [GRACE_S] : TERM, wait up to GRACE_S (default 20), then KILL. Only if the cmdline still matches.
@@ -99,10 +138,10 @@ farm_leftovers() {
     [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
     cl=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
     case "$cl" in
-      socat\ *"$NS_HOST_IP"*|/usr/bin/socat\ *"$NS_HOST_IP"*)
+      socat\ *"$NS_PREFIX"*|/usr/bin/socat\ *"$NS_PREFIX"*)
         printf '%s %s\n' "$pid" "$cl" ;;
       *"$FARM/"*)
-        case "${cl%% *}" in */buildkitd|buildkitd|*/dockerd|dockerd|*containerd*|*docker-registry|socat|*/socat|*runc*|*/buildctl)
+        case "${cl%% *}" in */buildkitd|buildkitd|*/dockerd|dockerd|*containerd*|*docker-registry|socat|*/socat|*runc*|*/buildctl|*/faultproxy)
           printf '%s %s\n' "$pid" "$cl" ;;
         esac ;;
     esac
