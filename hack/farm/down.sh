@@ -24,10 +24,12 @@ flock -w 120 9 || { echo "farm: another up.sh/down.sh holds $FARM/run/.lock" >&2
 
 say "farm-down: $FARM$([ $PURGE = 1 ] && echo ' (purge)')"
 rc=0
-# reverse start order; the docker node first (it stops its containers, then its containerd)
-while read -r n; do
-  case $n in dockerd) proc_stop "$n" 60 ;; buildkitd-*) proc_stop "$n" 30 ;; *) proc_stop "$n" 10 ;; esac
-done < <(farm_daemons | tac)
+# the docker node first (it stops its containers, then its containerd); then the nodes, forwarders and the
+# fault proxy side by side; the registries last
+proc_stop dockerd 60
+mapfile -t middle < <(farm_daemons | grep -vx -e dockerd -e 'registry-.*')
+proc_stop_group 30 "${middle[@]}"
+proc_stop_group 10 registry-push registry-mirror
 # PID files of any other name (older layouts): same rules
 for pf in "$FARM"/run/*.pid; do
   [ -e "$pf" ] || continue

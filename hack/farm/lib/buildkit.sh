@@ -115,7 +115,7 @@ check_forwarders() {
 }
 
 start_nodes() {
-  local n a started=()
+  local n a w started=()
   _bk_node qemu "$NODE_QEMU_ADDR" "" linux/amd64 linux/arm64
   started+=("qemu:$NODE_QEMU_ADDR")
   for n in "${NATIVE_NODES[@]}"; do
@@ -130,9 +130,21 @@ start_nodes() {
   for n in "${NATIVE_NODES[@]}"; do use_node "$n"; check_forwarders; done
   for n in "${started[@]}"; do
     a=${n#*:}
-    wait_until "buildkitd-${n%%:*} at $a" 60 node_answers "$a" \
-      || die "buildkitd-${n%%:*} does not answer over mTLS at $a" "$FARM/logs/buildkitd-${n%%:*}.log"
-    printf '   %-7s tcp://%-17s %s\n' "${n%%:*}" "$a" \
-      "$(buildctl_tls "$a" --timeout 5 debug workers 2>/dev/null | awk 'NR==2{print $2}')"
+    w=$(_node_platforms "$a" 60) || die "buildkitd-${n%%:*} does not answer over mTLS at $a" "$FARM/logs/buildkitd-${n%%:*}.log"
+    printf '   %-7s tcp://%-17s %s\n' "${n%%:*}" "$a" "$w"
+  done
+}
+
+# _node_platforms ADDR LIMIT_S : wait (bounded) until the node answers `debug workers` over mTLS; print its platforms.
+_node_platforms() {
+  local start=$SECONDS out
+  while :; do
+    if out=$(timeout 10 "$BUILDCTL" --timeout 5 --addr "tcp://$1" --tlsservername localhost --tlscacert "$CLIENT_DIR/ca.pem" \
+               --tlscert "$CLIENT_DIR/cert.pem" --tlskey "$CLIENT_DIR/key.pem" debug workers 2>/dev/null); then
+      awk 'NR==2{print $2}' <<<"$out"
+      return 0
+    fi
+    [ $((SECONDS - start)) -lt "$2" ] || { warn "gave up waiting for the node at $1 after $((SECONDS - start)) s"; return 1; }
+    sleep 0.5
   done
 }

@@ -20,9 +20,6 @@ netns_guard_present() {
 
 netns_exists() { [ -e "$NS_PATH" ] && ip netns list 2>/dev/null | awk '{print $1}' | grep -x "$NS_NAME" >/dev/null; }
 
-# netns_inode : the inode of the selected netns (what /proc/PID/ns/net of a process inside shows)
-netns_inode() { stat -L -c %i "$NS_PATH" 2>/dev/null; }
-
 netns_up() {
   netns_guard_route
   netns_exists || ip netns add "$NS_NAME"

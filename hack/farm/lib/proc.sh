@@ -6,17 +6,20 @@
 # A PID only counts as "ours" while /proc/PID/cmdline still equals NAME.cmd (guards against PID reuse).
 # Daemons are started with fd 9 closed: up.sh/down.sh hold their flock on fd 9.
 
-_cmdline_of() { [ -r "/proc/$1/cmdline" ] && tr '\0' '\n' <"/proc/$1/cmdline"; }
-
-# proc_pid NAME : print the PID if the daemon is alive and really ours.
+# proc_pid NAME : print the PID if the daemon is alive and really ours. No external commands: up.sh asks this
+# dozens of times.
 proc_pid() {
-  local pf=$FARM/run/$1.pid cf=$FARM/run/$1.cmd pid state
+  local pf=$FARM/run/$1.pid cf=$FARM/run/$1.cmd pid stat state i have=() want=()
   [ -s "$pf" ] && [ -s "$cf" ] || return 1
-  pid=$(<"$pf")
+  read -r pid <"$pf" || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  state=$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null) || return 1
+  read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
+  state=${stat##*) }; state=${state%% *}     # the field after "(comm)"
   [ -n "$state" ] && [ "$state" != Z ] || return 1
-  [ "$(_cmdline_of "$pid")" = "$(<"$cf")" ] || return 1
+  mapfile -d '' -t have 2>/dev/null <"/proc/$pid/cmdline" || return 1
+  mapfile -t want <"$cf"
+  [ "${#have[@]}" = "${#want[@]}" ] || return 1
+  for i in "${!want[@]}"; do [ "${have[$i]}" = "${want[$i]}" ] || return 1; done
   printf '%s\n' "$pid"
 }
 proc_alive() { proc_pid "$1" >/dev/null; }
@@ -28,7 +31,7 @@ proc_start() {
   local netns=""
   if [ "${1:-}" = --netns ]; then netns=$2; shift 2; fi
   local log=$FARM/logs/$name.log pid i
-  if pid=$(proc_pid "$name") && [ -n "$netns" ] && [ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" != "$(stat -L -c %i "$netns" 2>/dev/null)" ]; then
+  if pid=$(proc_pid "$name") && [ -n "$netns" ] && ! [ "/proc/$pid/ns/net" -ef "$netns" ]; then
     # still running, but in a namespace that is no longer $netns (deleted and made again): unreachable
     info "$name: runs in another network namespace than $netns; restarting"
     proc_stop "$name" 30
@@ -92,19 +95,43 @@ stop_strays() {
 
 # proc_stop NAME [GRACE_S] : TERM, wait up to GRACE_S (default 20), then KILL. Only if the cmdline still matches.
 proc_stop() {
-  local name=$1 grace=${2:-20} pid i
-  local pf=$FARM/run/$name.pid
+  local pid
+  pid=$(_proc_term "$1") || return 0
+  _proc_finish "$1" "$pid" "${2:-20}"
+}
+
+# proc_stop_group GRACE_S NAME... : proc_stop for several daemons at once: TERM to all, then wait for each
+# (they shut down side by side instead of one after the other).
+proc_stop_group() {
+  local grace=$1 name pid names=() pids=() i; shift
+  for name in "$@"; do
+    pid=$(_proc_term "$name") || continue
+    names+=("$name"); pids+=("$pid")
+  done
+  for i in "${!names[@]}"; do _proc_finish "${names[$i]}" "${pids[$i]}" "$grace"; done
+}
+
+# _proc_term NAME : send TERM and print the PID; fails (after removing a stale PID file) when not running.
+_proc_term() {
+  local name=$1 pid pf=$FARM/run/$1.pid
   if ! pid=$(proc_pid "$name"); then
     if [ -e "$pf" ]; then
-      info "$name: not running (stale pid file $(cat "$pf" 2>/dev/null) removed; that PID is not ours)"
+      info "$name: not running (stale pid file $(cat "$pf" 2>/dev/null) removed; that PID is not ours)" >&2
     fi
     rm -f "$pf" "$FARM/run/$name.cmd"
-    return 0
+    return 1
   fi
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 $((grace * 5))); do
+  printf '%s\n' "$pid"
+}
+
+# _proc_finish NAME PID GRACE_S : wait for a TERMed daemon, KILL it after GRACE_S, remove its PID file.
+_proc_finish() {
+  local name=$1 pid=$2 grace=$3 i
+  local pf=$FARM/run/$name.pid
+  for i in $(seq 1 $((grace * 10))); do
     proc_alive "$name" || break
-    sleep 0.2
+    sleep 0.1
   done
   if proc_alive "$name"; then
     warn "$name (pid $pid) ignored SIGTERM for ${grace}s; sending SIGKILL"
