@@ -2,14 +2,17 @@
 # check.sh [--no-cut] — smoke-test a running farm (root). Prints one line per check, exits 1 if any failed.
 #   * every node answers `buildctl debug workers` over mTLS
 #   * busybox and golang in the mirror are amd64+arm64 indexes (skopeo inspect --raw)
+#   * every native node (each in its netns) pulls busybox through its forwarders and runs RUN uname -m
 #   * a two-platform build on the qemu node: FROM busybox + RUN uname -m (arm64 must say aarch64)
 #   * "# syntax=docker/dockerfile:1" resolves (the frontend image in the mirror)
 #   * a push to the auth registry with the farm's docker config; anonymous access is refused
-#   * netns.sh cut makes the arm64 node unreachable, restore brings it back (skip with --no-cut)
+#   * the fault proxy: exactly one armed 503, then pass-through; a push through it from a netns node
+#   * netns.sh cut NODE makes exactly that native node unreachable, restore brings it back (skip with --no-cut)
 #   * the docker node answers over TLS (when enabled)
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/lib/common.sh"
+source "$HERE/lib/faultproxy.sh"
 need_root
 [ -s "$FARM/farm.json" ] || die "no $FARM/farm.json: run hack/farm/up.sh first"
 CUT=1; [ "${1:-}" = --no-cut ] && CUT=0
@@ -19,8 +22,10 @@ bad() { printf '  FAIL  %-58s %s\n' "$1" "${2:-}"; fails=$((fails + 1)); }
 W=$(mktemp -d /tmp/farm-check.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-for n in amd64 arm64 qemu; do
-  ep=$(jq -r ".nodes.$n.endpoint" "$FARM/farm.json")
+ALL_NODES=("${NATIVE_NODES[@]}" qemu)
+endpoint() { jq -r ".nodes.$1.endpoint" "$FARM/farm.json"; }
+for n in "${ALL_NODES[@]}"; do
+  ep=$(endpoint "$n")
   if out=$(buildctl_tls "${ep#tcp://}" --timeout 5 debug workers 2>&1); then
     ok "node $n answers over mTLS ($ep)" "$(awk 'NR==2{print $2}' <<<"$out" | cut -d, -f1-2)"
   else bad "node $n answers over mTLS ($ep)" "$(tail -n 1 <<<"$out")"; fi
@@ -33,13 +38,17 @@ for ref in library/busybox:1.35 library/busybox:latest library/golang:1.26 docke
   else bad "skopeo: $ref is a two-platform index" "got '${plats}'"; fi
 done
 
-# the netns node pulls through the socat forwarders and runs an arm64 RUN step
+# each netns node pulls through its socat forwarders and runs a RUN step of its own architecture
 mkdir -p "$W/ns"
 printf 'FROM busybox\nRUN uname -m\n' >"$W/ns/Dockerfile"
-if buildctl_tls "$NODE_ARM64_ADDR" build --progress plain --no-cache --frontend dockerfile.v0 --local context="$W/ns" \
-     --local dockerfile="$W/ns" >"$W/ns.log" 2>&1 && grep -q aarch64 "$W/ns.log"; then
-  ok "arm64 node (netns): FROM busybox + RUN uname -m" "aarch64"
-else bad "arm64 node (netns): FROM busybox + RUN uname -m" "$(tail -n 2 "$W/ns.log" | tr '\n' ' ')"; fi
+for n in "${NATIVE_NODES[@]}"; do
+  want=x86_64; [ "${n#arm64}" != "$n" ] && want=aarch64
+  ep=$(endpoint "$n")
+  if buildctl_tls "${ep#tcp://}" build --progress plain --no-cache --frontend dockerfile.v0 --local context="$W/ns" \
+       --local dockerfile="$W/ns" >"$W/ns-$n.log" 2>&1 && grep -q "$want" "$W/ns-$n.log"; then
+    ok "$n node (netns): FROM busybox + RUN uname -m" "$want"
+  else bad "$n node (netns): FROM busybox + RUN uname -m" "$(tail -n 2 "$W/ns-$n.log" | tr '\n' ' ')"; fi
+done
 
 # golang image: go runs on both platforms; a scratch stage can take the CA bundle from it
 mkdir -p "$W/go" "$W/goout"
@@ -85,15 +94,49 @@ code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' --cacert "$CA_CERT" -u "$REG_
        "https://$REG_HOST:$PUSH_PORT/v2/farm-check/syntax/tags/list")
 if [ "$code" = 200 ]; then ok "push registry lists the pushed tag with the password" "$code"; else bad "push registry with password" "$code"; fi
 
+# the fault proxy: one armed 503 on GET /v2/, then the registry's own answer; counters say exactly that
+pw=$(<"$FARM/registry/password")
+fault_admin POST /reset >/dev/null
+fault_admin POST /faults '{"methods":["GET"],"path":"/v2/","status":503,"count":1}' >/dev/null
+c1=$(_faultproxy_code -u "$REG_USER:$pw"); c2=$(_faultproxy_code -u "$REG_USER:$pw")
+counters=$(fault_admin GET /counters | jq -c .)
+if [ "$c1" = 503 ] && [ "$c2" = 200 ] && [ "$counters" = '{"injected":1,"passed":1}' ]; then
+  ok "fault proxy: one armed 503, then pass-through" "$c1 $c2 $counters"
+else bad "fault proxy: one armed 503, then pass-through" "got $c1 $c2 $counters"; fi
+fault_admin POST /reset >/dev/null
+# a push through the fault proxy from a netns node (its :15002 forwarder, its buildkitd.toml trust)
+mkdir -p "$W/faulty"
+printf 'FROM busybox\nCOPY Dockerfile /check\n' >"$W/faulty/Dockerfile"
+ep=$(endpoint amd64b)
+if DOCKER_CONFIG=$W/docker timeout 300 "$BUILDCTL" --addr "$ep" --tlsservername localhost \
+     --tlscacert "$CLIENT_DIR/ca.pem" --tlscert "$CLIENT_DIR/cert.pem" --tlskey "$CLIENT_DIR/key.pem" build --progress plain \
+     --frontend dockerfile.v0 --local context="$W/faulty" --local dockerfile="$W/faulty" \
+     --output "type=image,name=$REG_HOST:$FAULT_PORT/farm-check/faulty:latest,push=true" >"$W/faulty.log" 2>&1 \
+   && code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' --cacert "$CA_CERT" -u "$REG_USER:$pw" \
+        -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
+        "https://$REG_HOST:$PUSH_PORT/v2/farm-check/faulty/manifests/latest") && [ "$code" = 200 ]; then
+  ok "amd64b node pushes through the fault proxy to the push registry" "$(fault_admin GET /counters | jq -c .)"
+else bad "amd64b node pushes through the fault proxy" "$(grep -m1 -i error "$W/faulty.log") ${code:-}"; fi
+fault_admin POST /reset >/dev/null
+
 if [ $CUT = 1 ]; then
-  s=$SECONDS
-  "$HERE/netns.sh" cut >/dev/null
-  if node_answers "$NODE_ARM64_ADDR"; then bad "netns.sh cut: $NODE_ARM64_ADDR unreachable" "still answers"
-  else ok "netns.sh cut: $NODE_ARM64_ADDR unreachable" "($((SECONDS - s)) s to give up)"; fi
-  s=$SECONDS
-  if "$HERE/netns.sh" restore >/dev/null && node_answers "$NODE_ARM64_ADDR"; then
-    ok "netns.sh restore: $NODE_ARM64_ADDR answers again" "($((SECONDS - s)) s)"
-  else bad "netns.sh restore: $NODE_ARM64_ADDR answers again"; fi
+  for n in "${NATIVE_NODES[@]}"; do
+    ep=$(endpoint "$n")
+    s=$SECONDS
+    "$HERE/netns.sh" cut "$n" >/dev/null
+    others=""
+    for o in "${ALL_NODES[@]}"; do
+      [ "$o" = "$n" ] && continue
+      node_answers "$(endpoint "$o" | sed 's|^tcp://||')" || others+=" $o"
+    done
+    if node_answers "${ep#tcp://}"; then bad "netns.sh cut $n: $ep unreachable" "still answers"
+    elif [ -n "$others" ]; then bad "netns.sh cut $n: only $n unreachable" "also unreachable:$others"
+    else ok "netns.sh cut $n: $ep unreachable, the others answer" "($((SECONDS - s)) s)"; fi
+    s=$SECONDS
+    if "$HERE/netns.sh" restore "$n" >/dev/null && node_answers "${ep#tcp://}"; then
+      ok "netns.sh restore $n: $ep answers again" "($((SECONDS - s)) s)"
+    else bad "netns.sh restore $n: $ep answers again"; fi
+  done
 fi
 
 if [ "$(jq -r '.docker.endpoint // ""' "$FARM/farm.json")" != "" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # down.sh [--purge] — stop exactly what hack/farm/up.sh started (`make farm-down`).
 #   Stops each daemon by its PID file in $FARM/run, only while the PID still runs the recorded command line,
-#   then removes the netns xbuild-arm64 and veth xbf-veth0.
+#   then removes every native node's netns (xbuild-amd64, -amd64b, -arm64, -arm64b), veth pair and guard route.
 #   --purge  also removes $FARM/data (registries, nodes, dockerd), the /etc/hosts line and the generated docker
 #            config dir; compiled binaries, certificates and the registry password are kept.
 set -uo pipefail
@@ -24,18 +24,22 @@ flock -w 120 9 || { echo "farm: another up.sh/down.sh holds $FARM/run/.lock" >&2
 
 say "farm-down: $FARM$([ $PURGE = 1 ] && echo ' (purge)')"
 rc=0
-# reverse start order; the docker node first (it stops its containers, then its containerd)
-for n in dockerd buildkitd-arm64 fwd-ns-15001 fwd-ns-15000 fwd-host-15001 fwd-host-15000 buildkitd-qemu buildkitd-amd64 \
-         registry-push registry-mirror; do
-  case $n in dockerd) proc_stop "$n" 60 ;; buildkitd-*) proc_stop "$n" 30 ;; *) proc_stop "$n" 10 ;; esac
-done
+# the docker node first (it stops its containers, then its containerd); then the nodes, forwarders and the
+# fault proxy side by side; the registries last
+proc_stop dockerd 60
+mapfile -t middle < <(farm_daemons | grep -vx -e dockerd -e 'registry-.*')
+proc_stop_group 30 "${middle[@]}"
+proc_stop_group 10 registry-push registry-mirror
 # PID files of any other name (older layouts): same rules
 for pf in "$FARM"/run/*.pid; do
   [ -e "$pf" ] || continue
   proc_stop "$(basename "$pf" .pid)" 20
 done
 
-if netns_down; then info "removed netns $NS_NAME and veth $VETH_HOST"; fi
+for n in "${NATIVE_NODES[@]}"; do
+  use_node "$n"
+  if netns_down; then info "removed netns $NS_NAME, veth $VETH_HOST and the guard route for $NS_NET"; fi
+done
 wait_reaped 10 || warn "some stopped daemons are still <defunct> (not yet reaped by PID 1)"
 
 # nothing that belongs to the farm may survive (e.g. a containerd-shim of a container dockerd could not stop)
@@ -64,7 +68,7 @@ unmount_farm() {
 if [ -z "$left" ]; then
   unmount_farm
   rm -rf "${DOCKER_EXEC_ROOT:?}" 2>/dev/null
-  rm -f "$FARM"/run/*.sock "$FARM"/run/dockerd.certs
+  rm -f "$FARM"/run/*.sock "$FARM"/run/dockerd.certs "$FARM"/run/faultproxy.certs
 fi
 
 if [ $PURGE = 1 ] && [ -z "$left" ]; then

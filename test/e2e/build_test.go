@@ -131,7 +131,7 @@ func TestBuildLintErrorStopsBeforeNodes(t *testing.T) {
 // --allow-emulation builds arm64 on the qemu node and says so.
 func TestBuildArm64CutOff(t *testing.T) {
 	addFarmNodes(t, "xbuild", "amd64", "arm64", "qemu")
-	netns(t, "drop")
+	netns(t, "arm64", "drop")
 	ref := uniqueRef(t, "fallback")
 	start := time.Now()
 	_, stderr, code := runXbuild(t, nil, "build", appDir(t), "-t", ref, "--push")
@@ -217,7 +217,7 @@ func TestBuildStallWatchdog(t *testing.T) {
 	go func() {
 		defer close(done)
 		time.Sleep(8 * time.Second) // the RUN steps are sleeping by then
-		netns(t, "drop")
+		netns(t, "arm64", "drop")
 	}()
 	start := time.Now()
 	_, stderr, code := runXbuildTimeout(t, 4*time.Minute, nil, "build", dir, "-t", uniqueRef(t, "stall"), "--push",

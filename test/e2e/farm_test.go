@@ -32,16 +32,27 @@ type Farm struct {
 		ServerName    string `json:"serverName"`
 		SkopeoCertDir string `json:"skopeoCertDir"`
 	} `json:"certs"`
+	// Nodes: every native node (amd64, amd64b, arm64, arm64b) runs in its own
+	// network namespace and can be cut with hack/farm/netns.sh (see netns);
+	// the qemu node is on loopback.
 	Nodes struct {
-		AMD64 FarmNode `json:"amd64"`
-		ARM64 FarmNode `json:"arm64"`
-		QEMU  FarmNode `json:"qemu"`
+		AMD64  FarmNode `json:"amd64"`
+		AMD64B FarmNode `json:"amd64b"` // a second amd64 node
+		ARM64  FarmNode `json:"arm64"`
+		ARM64B FarmNode `json:"arm64b"` // a second arm64 node
+		QEMU   FarmNode `json:"qemu"`
 	} `json:"nodes"`
 	Registry struct {
 		Push           string `json:"push"`   // registry.xbuild.test:15001, TLS + basic auth
 		Mirror         string `json:"mirror"` // registry.xbuild.test:15000, TLS, no auth, docker.io mirror
 		PushLoopback   string `json:"pushLoopback"`
 		MirrorLoopback string `json:"mirrorLoopback"`
+		// Faulty is the fault proxy in front of Push (registry.xbuild.test:15002,
+		// TLS, the same credentials); FaultAdmin is its admin API
+		// (http://127.0.0.1:15003), see armFault.
+		Faulty         string `json:"faulty"`
+		FaultyLoopback string `json:"faultyLoopback"`
+		FaultAdmin     string `json:"faultAdmin"`
 		User           string `json:"user"`
 		PasswordFile   string `json:"passwordFile"`
 	} `json:"registry"`
@@ -64,8 +75,8 @@ type FarmNode struct {
 	Endpoint  string   `json:"endpoint"`
 	Platforms []string `json:"platforms"`
 	Socket    string   `json:"socket"`
-	Netns     string   `json:"netns,omitempty"`    // arm64 node only
-	HostVeth  string   `json:"hostVeth,omitempty"` // arm64 node only: hack/farm/netns.sh cut|restore
+	Netns     string   `json:"netns,omitempty"`    // native nodes only
+	HostVeth  string   `json:"hostVeth,omitempty"` // native nodes only: hack/farm/netns.sh cut|drop|restore NODE
 }
 
 // FarmDocker is the farm's private dockerd (TLS on Endpoint, client certs in Certs.ClientDir).

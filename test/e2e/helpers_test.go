@@ -36,14 +36,19 @@ func repoRoot(t *testing.T) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// farmNode returns the farm node for a short name: amd64, arm64 or qemu.
+// farmNode returns the farm node for a short name: amd64, amd64b, arm64,
+// arm64b or qemu.
 func farmNode(t *testing.T, which string) FarmNode {
 	t.Helper()
 	switch which {
 	case "amd64":
 		return farm.Nodes.AMD64
+	case "amd64b":
+		return farm.Nodes.AMD64B
 	case "arm64":
 		return farm.Nodes.ARM64
+	case "arm64b":
+		return farm.Nodes.ARM64B
 	case "qemu":
 		return farm.Nodes.QEMU
 	}
@@ -56,13 +61,16 @@ func tlsArgs() []string {
 	return []string{"--tls-ca", farm.Certs.ClientCA, "--tls-cert", farm.Certs.ClientCert, "--tls-key", farm.Certs.ClientKey, "--tls-servername", farm.Certs.ServerName}
 }
 
-// addFarmNodes registers farm nodes (amd64 -> amd1, arm64 -> arm1, qemu -> qemu,
-// emulated) in builder.
+// farmNodeNames are the names addFarmNodes registers the farm's nodes under.
+var farmNodeNames = map[string]string{"amd64": "amd1", "amd64b": "amd2", "arm64": "arm1", "arm64b": "arm2", "qemu": "qemu"}
+
+// addFarmNodes registers farm nodes (amd64 -> amd1, amd64b -> amd2, arm64 ->
+// arm1, arm64b -> arm2, qemu -> qemu, emulated) in builder.
 func addFarmNodes(t *testing.T, builder string, which ...string) {
 	t.Helper()
 	for _, w := range which {
 		n := farmNode(t, w)
-		args := []string{"nodes", "add", map[string]string{"amd64": "amd1", "arm64": "arm1", "qemu": "qemu"}[w],
+		args := []string{"nodes", "add", farmNodeNames[w],
 			"--endpoint", n.Endpoint, "--builder", builder}
 		args = append(args, tlsArgs()...)
 		if w == "qemu" {
@@ -74,16 +82,20 @@ func addFarmNodes(t *testing.T, builder string, which ...string) {
 	}
 }
 
-// netns runs hack/farm/netns.sh ACTION (cut, drop, restore) and restores the
-// arm64 node when the test ends.
-func netns(t *testing.T, action string) {
+// netns runs hack/farm/netns.sh ACTION NODE (cut, drop or restore one of
+// the native nodes amd64, amd64b, arm64, arm64b) and, unless ACTION is
+// restore, restores that node when the test ends.
+func netns(t *testing.T, node, action string) {
 	t.Helper()
+	if farmNode(t, node).Netns == "" {
+		t.Fatalf("the farm's %s node runs in no network namespace of its own: it cannot be cut", node)
+	}
 	run := func(a string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "hack/farm/netns.sh"), a).CombinedOutput()
+		out, err := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "hack/farm/netns.sh"), a, node).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("netns.sh %s: %v\n%s", a, err, out)
+			return fmt.Errorf("netns.sh %s %s: %v\n%s", a, node, err, out)
 		}
 		return nil
 	}
@@ -93,7 +105,7 @@ func netns(t *testing.T, action string) {
 	if action != "restore" {
 		t.Cleanup(func() {
 			if err := run("restore"); err != nil {
-				t.Errorf("restoring the arm64 node: %v", err)
+				t.Errorf("restoring the %s node: %v", node, err)
 			}
 		})
 	}

@@ -129,7 +129,7 @@ func TestNodesCutOff(t *testing.T) {
 	for _, mode := range []string{"cut", "drop"} {
 		t.Run(mode, func(t *testing.T) {
 			shareEnv(t, parent)
-			netns(t, mode)
+			netns(t, "arm64", mode)
 			start := time.Now()
 			stdout, stderr, code := runXbuild(t, nil, "nodes", "ls", "--format", "json")
 			took := time.Since(start)

@@ -1,8 +1,10 @@
 # shellcheck shell=bash
-# buildkit.sh — the three buildkitd nodes (OCI worker, Debian runc, mTLS) and the arm64 node's netns plumbing.
-#   amd64  tcp://127.0.0.1:11234  platforms linux/amd64
-#   arm64  tcp://10.77.0.2:1234   platforms linux/arm64, inside netns xbuild-arm64 (RUN steps through qemu binfmt)
-#   qemu   tcp://127.0.0.1:11236  platforms linux/amd64 + linux/arm64 (emulation fallback)
+# buildkit.sh — the buildkitd nodes (OCI worker, Debian runc, mTLS) and the native nodes' netns plumbing.
+#   amd64   tcp://10.77.0.6:1234    platforms linux/amd64, netns xbuild-amd64
+#   amd64b  tcp://10.77.0.10:1234   platforms linux/amd64, netns xbuild-amd64b
+#   arm64   tcp://10.77.0.2:1234    platforms linux/arm64, netns xbuild-arm64  (RUN steps through qemu binfmt)
+#   arm64b  tcp://10.77.0.14:1234   platforms linux/arm64, netns xbuild-arm64b (RUN steps through qemu binfmt)
+#   qemu    tcp://127.0.0.1:11236   platforms linux/amd64 + linux/arm64 (emulation fallback; loopback, not cuttable)
 # Each also listens on unix://$FARM/run/buildkitd-NAME.sock (root only, no TLS) for local administration.
 
 # _bk_conf NAME ADDR PLATFORMS... : the node's buildkitd.toml on stdout
@@ -47,12 +49,20 @@ debug = false
 [registry."docker.io"]
   mirrors = ["127.0.0.1:$MIRROR_PORT"]
 EOF
-  # buildkitd uses plain HTTP for loopback registries unless http = false is explicit
-  for r in "127.0.0.1:$MIRROR_PORT" "127.0.0.1:$PUSH_PORT" "localhost:$MIRROR_PORT" "localhost:$PUSH_PORT"; do
-    printf '\n[registry."%s"]\n  http = false\n  ca = ["%s"]\n' "$r" "$CA_CERT"
+  _bk_registry_trust
+}
+
+# _bk_registry_trust : [registry] sections for the farm's registries (mirror, push, fault proxy) on stdout.
+# buildkitd uses plain HTTP for loopback registries unless http = false is explicit.
+_bk_registry_trust() {
+  local r p
+  for p in $REG_PORTS; do
+    for r in "127.0.0.1:$p" "localhost:$p"; do
+      printf '\n[registry."%s"]\n  http = false\n  ca = ["%s"]\n' "$r" "$CA_CERT"
+    done
   done
-  for r in "$REG_HOST:$MIRROR_PORT" "$REG_HOST:$PUSH_PORT"; do
-    printf '\n[registry."%s"]\n  ca = ["%s"]\n' "$r" "$CA_CERT"
+  for p in $REG_PORTS; do
+    printf '\n[registry."%s"]\n  ca = ["%s"]\n' "$REG_HOST:$p" "$CA_CERT"
   done
 }
 
@@ -78,33 +88,63 @@ _bk_node() {
   fi
 }
 
-# forwarders so the netns node reaches the registries under the same names and ports:
-#   [ns]127.0.0.1:P --> 10.77.0.1:P --> [host]127.0.0.1:P   for P in 15000 15001
+# start_forwarders : forwarders so the selected native node reaches the registries under the same names and ports:
+#   [netns]127.0.0.1:P --> host end of its veth:P --> [host]127.0.0.1:P   for P in 15000 15001 15002
+# They go over the node's own veth, so a cut node loses its registries too, like a machine that went away.
 start_forwarders() {
   local p
-  for p in $MIRROR_PORT $PUSH_PORT; do
-    proc_start "fwd-host-$p" /usr/bin/socat "TCP-LISTEN:$p,bind=$NS_HOST_IP,fork,reuseaddr" "TCP:127.0.0.1:$p"
-    proc_start "fwd-ns-$p" --netns "$NS_PATH" /usr/bin/socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr" "TCP:$NS_HOST_IP:$p"
+  for p in $REG_PORTS; do
+    proc_start "fwd-$NODE-host-$p" /usr/bin/socat "TCP-LISTEN:$p,bind=$NS_HOST_IP,fork,reuseaddr" "TCP:127.0.0.1:$p"
+    proc_start "fwd-$NODE-ns-$p" --netns "$NS_PATH" /usr/bin/socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr" "TCP:$NS_HOST_IP:$p"
   done
-  wait_until "registry through the netns forwarders" 20 \
-    nsenter "--net=$NS_PATH" curl -s -o /dev/null -m 3 --resolve "$REG_HOST:$MIRROR_PORT:127.0.0.1" --cacert "$CA_CERT" \
-      "https://$REG_HOST:$MIRROR_PORT/v2/" \
-    || die "the netns cannot reach the mirror registry through socat" "$FARM/logs/fwd-host-$MIRROR_PORT.log" "$FARM/logs/fwd-ns-$MIRROR_PORT.log"
+}
+
+# _fwd_tls_ok PORT : from inside the selected netns, a TLS handshake with $REG_HOST:PORT verifies against the farm CA.
+# A handshake sends no HTTP request, so the fault proxy's counters do not move.
+_fwd_tls_ok() {
+  timeout 5 nsenter "--net=$NS_PATH" openssl s_client -connect "127.0.0.1:$1" -servername "$REG_HOST" \
+    -verify_hostname "$REG_HOST" -verify_return_error -CAfile "$CA_CERT" </dev/null >/dev/null 2>&1
+}
+
+check_forwarders() {
+  local p
+  for p in $REG_PORTS; do
+    wait_until "$REG_HOST:$p from netns $NS_NAME" 20 _fwd_tls_ok "$p" \
+      || die "netns $NS_NAME cannot reach $REG_HOST:$p through socat" "$FARM/logs/fwd-$NODE-host-$p.log" "$FARM/logs/fwd-$NODE-ns-$p.log"
+  done
 }
 
 start_nodes() {
-  [ "$(netns_link_state)" = down ] && { warn "$VETH_HOST was down (netns.sh cut?); bringing it up"; }
-  netns_up
-  _bk_node amd64 "$NODE_AMD64_ADDR" "" linux/amd64
+  local n a w started=()
   _bk_node qemu "$NODE_QEMU_ADDR" "" linux/amd64 linux/arm64
-  start_forwarders
-  _bk_node arm64 "$NODE_ARM64_ADDR" "$NS_PATH" linux/arm64
-  local n a
-  for n in amd64:$NODE_AMD64_ADDR qemu:$NODE_QEMU_ADDR arm64:$NODE_ARM64_ADDR; do
+  started+=("qemu:$NODE_QEMU_ADDR")
+  for n in "${NATIVE_NODES[@]}"; do
+    use_node "$n"
+    [ "$(netns_link_state)" = down ] && warn "$VETH_HOST ($n node) was down (netns.sh cut?); bringing it up"
+    if netns_drop_present; then warn "replies from the $n node were dropped (netns.sh drop?); restoring"; netns_drop_off; fi
+    netns_up
+    start_forwarders
+    _bk_node "$n" "$NODE_ADDR" "$NS_PATH" "$NODE_PLATFORM"
+    started+=("$n:$NODE_ADDR")
+  done
+  for n in "${NATIVE_NODES[@]}"; do use_node "$n"; check_forwarders; done
+  for n in "${started[@]}"; do
     a=${n#*:}
-    wait_until "buildkitd-${n%%:*} at $a" 60 node_answers "$a" \
-      || die "buildkitd-${n%%:*} does not answer over mTLS at $a" "$FARM/logs/buildkitd-${n%%:*}.log"
-    printf '   %-7s tcp://%-16s %s\n' "${n%%:*}" "$a" \
-      "$(buildctl_tls "$a" --timeout 5 debug workers 2>/dev/null | awk 'NR==2{print $2}')"
+    w=$(_node_platforms "$a" 60) || die "buildkitd-${n%%:*} does not answer over mTLS at $a" "$FARM/logs/buildkitd-${n%%:*}.log"
+    printf '   %-7s tcp://%-17s %s\n' "${n%%:*}" "$a" "$w"
+  done
+}
+
+# _node_platforms ADDR LIMIT_S : wait (bounded) until the node answers `debug workers` over mTLS; print its platforms.
+_node_platforms() {
+  local start=$SECONDS out
+  while :; do
+    if out=$(timeout 10 "$BUILDCTL" --timeout 5 --addr "tcp://$1" --tlsservername localhost --tlscacert "$CLIENT_DIR/ca.pem" \
+               --tlscert "$CLIENT_DIR/cert.pem" --tlskey "$CLIENT_DIR/key.pem" debug workers 2>/dev/null); then
+      awk 'NR==2{print $2}' <<<"$out"
+      return 0
+    fi
+    [ $((SECONDS - start)) -lt "$2" ] || { warn "gave up waiting for the node at $1 after $((SECONDS - start)) s"; return 1; }
+    sleep 0.5
   done
 }

@@ -15,19 +15,50 @@ FARM_BUILDKIT_DEFAULT=v0.34.2       # used only when go.mod does not name github
 REG_HOST=registry.xbuild.test
 MIRROR_PORT=15000                    # TLS, no auth; docker.io mirror for every buildkitd
 PUSH_PORT=15001                      # TLS + htpasswd
+FAULT_PORT=15002                     # TLS: the fault proxy in front of the push registry (same credentials)
+FAULT_ADMIN_PORT=15003               # plain HTTP on 127.0.0.1: the fault proxy's admin API
+REG_PORTS="$MIRROR_PORT $PUSH_PORT $FAULT_PORT"   # what the netns nodes reach through socat
 REG_USER=xbuild
-NODE_AMD64_ADDR=127.0.0.1:11234
 NODE_QEMU_ADDR=127.0.0.1:11236
-NS_NAME=xbuild-arm64
-NS_PATH=/run/netns/$NS_NAME
-VETH_HOST=xbf-veth0
-VETH_NS=xbf-veth1
-NS_HOST_IP=10.77.0.1
-NS_IP=10.77.0.2
-NODE_ARM64_ADDR=$NS_IP:1234
 DOCKER_ADDR=127.0.0.1:12376
 HOSTS_MARK='# xbuild-farm'
-CERT_HOSTS=(localhost 127.0.0.1 "$NS_IP" "$NS_HOST_IP" "$REG_HOST")
+
+# Native nodes. Each runs in its own network namespace behind its own veth pair, so any one of them can be
+# cut off (hack/farm/netns.sh). Node i owns 10.77.0.(4i)/30: the host end is .4i+1, the node .4i+2.
+#   i  node    netns          host veth  netns veth  host end     endpoint
+#   0  arm64   xbuild-arm64   xbf-veth0  xbf-veth1   10.77.0.1    tcp://10.77.0.2:1234
+#   1  amd64   xbuild-amd64   xbf-veth2  xbf-veth3   10.77.0.5    tcp://10.77.0.6:1234
+#   2  amd64b  xbuild-amd64b  xbf-veth4  xbf-veth5   10.77.0.9    tcp://10.77.0.10:1234
+#   3  arm64b  xbuild-arm64b  xbf-veth6  xbf-veth7   10.77.0.13   tcp://10.77.0.14:1234
+NATIVE_NODES=(amd64 amd64b arm64 arm64b)
+NS_PREFIX=10.77.0.
+NODE_PORT=1234
+
+# native_index NODE : the node's row in the table above; fails for anything else.
+native_index() { case $1 in arm64) echo 0 ;; amd64) echo 1 ;; amd64b) echo 2 ;; arm64b) echo 3 ;; *) return 1 ;; esac; }
+
+# use_node NODE : select a native node; sets NODE NS_NAME NS_PATH VETH_HOST VETH_NS NS_NET NS_HOST_IP NS_IP
+# NODE_ADDR and NODE_PLATFORM (lib/netns.sh and lib/buildkit.sh work on the selected node).
+use_node() {
+  local i
+  i=$(native_index "$1") || die "unknown native node '$1' (one of: ${NATIVE_NODES[*]})"
+  NODE=$1
+  NS_NAME=xbuild-$1
+  NS_PATH=/run/netns/$NS_NAME
+  VETH_HOST=xbf-veth$((2 * i))
+  VETH_NS=xbf-veth$((2 * i + 1))
+  NS_NET=$NS_PREFIX$((4 * i))/30
+  NS_HOST_IP=$NS_PREFIX$((4 * i + 1))
+  NS_IP=$NS_PREFIX$((4 * i + 2))
+  NODE_ADDR=$NS_IP:$NODE_PORT
+  NODE_PLATFORM=linux/${1%b}
+}
+
+NODE_AMD64_ADDR=${NS_PREFIX}6:$NODE_PORT    # = use_node amd64; $NODE_ADDR (base images are built here)
+NODE_ARM64_ADDR=${NS_PREFIX}2:$NODE_PORT    # = use_node arm64; $NODE_ADDR
+CERT_HOSTS=(localhost 127.0.0.1 "$REG_HOST")
+for _i in 0 1 2 3; do CERT_HOSTS+=("$NS_PREFIX$((4 * _i + 1))" "$NS_PREFIX$((4 * _i + 2))"); done
+unset _i
 
 CERTS=$FARM/certs
 SERVER_CERT=$CERTS/server/cert.pem

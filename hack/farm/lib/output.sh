@@ -1,6 +1,18 @@
 # shellcheck shell=bash
 # output.sh — $FARM/farm.json (for tests), $FARM/env.sh (for a shell) and the endpoint table.
 
+# _native_nodes_json : {"amd64": {...}, "amd64b": {...}, ...} for every native node
+_native_nodes_json() {
+  local n out='{}'
+  for n in "${NATIVE_NODES[@]}"; do
+    use_node "$n"
+    out=$(jq -c --arg n "$n" --arg ep "tcp://$NODE_ADDR" --arg p "$NODE_PLATFORM" --arg ns "$NS_NAME" --arg veth "$VETH_HOST" \
+      --arg sock "unix://$FARM/run/buildkitd-$n.sock" \
+      '. + {($n): {endpoint: $ep, platforms: [$p], netns: $ns, hostVeth: $veth, socket: $sock}}' <<<"$out")
+  done
+  printf '%s\n' "$out"
+}
+
 write_farm_json() {
   local bkv=$1 gov hl="" docker='null' tmp=$FARM/farm.json.tmp
   gov=$(go env GOVERSION 2>/dev/null); gov=${gov#go}
@@ -13,8 +25,8 @@ write_farm_json() {
   fi
   jq -n --arg dir "$FARM" --arg bundle "$CA_BUNDLE" --arg certs "$CERTS" --arg cdir "$CLIENT_DIR" \
      --arg skopeo "$SKOPEO_CERTS" --arg run "$FARM/run" \
-     --arg amd64 "$NODE_AMD64_ADDR" --arg arm64 "$NODE_ARM64_ADDR" --arg qemu "$NODE_QEMU_ADDR" \
-     --arg ns "$NS_NAME" --arg veth "$VETH_HOST" --arg reg "$REG_HOST" --arg mp "$MIRROR_PORT" --arg pp "$PUSH_PORT" \
+     --argjson native "$(_native_nodes_json)" --arg qemu "$NODE_QEMU_ADDR" \
+     --arg reg "$REG_HOST" --arg mp "$MIRROR_PORT" --arg pp "$PUSH_PORT" --arg fp "$FAULT_PORT" --arg fa "$FAULT_ADMIN" \
      --arg user "$REG_USER" --arg pwf "$REG_PASSWORD_FILE" --arg dc "$FARM/docker" --arg hl "$hl" \
      --arg buildctl "$BUILDCTL" --arg buildkitd "$BUILDKITD" --arg bkv "$bkv" --arg gov "$gov" \
      --argjson docker "$docker" --argjson frontend "$([ "$FARM_FRONTEND" = 1 ] && echo true || echo false)" '
@@ -24,14 +36,12 @@ write_farm_json() {
     certs: {dir: $certs, ca: ($certs + "/ca.pem"), clientDir: $cdir, clientCA: ($cdir + "/ca.pem"),
             clientCert: ($cdir + "/cert.pem"), clientKey: ($cdir + "/key.pem"), serverName: "localhost",
             skopeoCertDir: $skopeo},
-    nodes: {
-      amd64: {endpoint: ("tcp://" + $amd64), platforms: ["linux/amd64"], socket: ("unix://" + $run + "/buildkitd-amd64.sock")},
-      arm64: {endpoint: ("tcp://" + $arm64), platforms: ["linux/arm64"], netns: $ns, hostVeth: $veth,
-              socket: ("unix://" + $run + "/buildkitd-arm64.sock")},
+    nodes: ($native + {
       qemu:  {endpoint: ("tcp://" + $qemu), platforms: ["linux/amd64", "linux/arm64"], socket: ("unix://" + $run + "/buildkitd-qemu.sock")}
-    },
+    }),
     registry: {push: ($reg + ":" + $pp), mirror: ($reg + ":" + $mp),
                pushLoopback: ("127.0.0.1:" + $pp), mirrorLoopback: ("127.0.0.1:" + $mp),
+               faulty: ($reg + ":" + $fp), faultyLoopback: ("127.0.0.1:" + $fp), faultAdmin: $fa,
                user: $user, passwordFile: $pwf},
     images: {busybox: ("docker.io/library/busybox:1.35"), golang: ("docker.io/library/golang:" + ($gov | split(".")[0:2] | join("."))),
              dockerfileFrontend: (if $frontend then "docker.io/docker/dockerfile:1" else "" end)},
@@ -52,11 +62,15 @@ write_env_sh() {
 export XBUILD_FARM_DIR=$FARM
 export SSL_CERT_FILE=$CA_BUNDLE      # clients must trust the farm CA (buildx merges multi-node manifests client-side)
 export XBUILD_FARM_CERTS=$CLIENT_DIR   # ca.pem cert.pem key.pem; server name: localhost
-export XBUILD_FARM_NODE_AMD64=tcp://$NODE_AMD64_ADDR
-export XBUILD_FARM_NODE_ARM64=tcp://$NODE_ARM64_ADDR   # in netns $NS_NAME; hack/farm/netns.sh cut|restore
+export XBUILD_FARM_NODE_AMD64=tcp://$(use_node amd64; echo "$NODE_ADDR")     # each native node in its own netns:
+export XBUILD_FARM_NODE_AMD64B=tcp://$(use_node amd64b; echo "$NODE_ADDR")   #   hack/farm/netns.sh cut|drop|restore NODE
+export XBUILD_FARM_NODE_ARM64=tcp://$(use_node arm64; echo "$NODE_ADDR")
+export XBUILD_FARM_NODE_ARM64B=tcp://$(use_node arm64b; echo "$NODE_ADDR")
 export XBUILD_FARM_NODE_QEMU=tcp://$NODE_QEMU_ADDR
 export XBUILD_FARM_REGISTRY=$REG_HOST:$PUSH_PORT        # TLS + auth (user $REG_USER)
 export XBUILD_FARM_MIRROR=$REG_HOST:$MIRROR_PORT        # TLS, no auth; docker.io mirror of every node
+export XBUILD_FARM_REGISTRY_FAULTY=$REG_HOST:$FAULT_PORT   # fault proxy in front of XBUILD_FARM_REGISTRY (same auth)
+export XBUILD_FARM_FAULT_ADMIN=$FAULT_ADMIN          # curl -X POST \$XBUILD_FARM_FAULT_ADMIN/faults -d '{"count":1}'
 export XBUILD_FARM_REGISTRY_PASSWORD_FILE=$REG_PASSWORD_FILE
 export XBUILD_FARM_DOCKER_CONFIG=$FARM/docker             # copy it and point DOCKER_CONFIG at the copy
 export XBUILD_FARM_BUILDCTL=$BUILDCTL
@@ -77,11 +91,15 @@ print_endpoints() {
   say ""
   printf "$f" what endpoint notes
   printf "$f" ---------------- -------------------------------------- ----------------------------------------------
-  printf "$f" "amd64 node" "tcp://$NODE_AMD64_ADDR" "mTLS, linux/amd64"
-  printf "$f" "arm64 node" "tcp://$NODE_ARM64_ADDR" "mTLS, linux/arm64 (qemu); netns $NS_NAME, veth $VETH_HOST"
+  local n
+  for n in "${NATIVE_NODES[@]}"; do
+    use_node "$n"
+    printf "$f" "$n node" "tcp://$NODE_ADDR" "mTLS, $NODE_PLATFORM$([ "${n#arm}" != "$n" ] && echo ' (qemu)'); netns $NS_NAME, veth $VETH_HOST"
+  done
   printf "$f" "qemu node" "tcp://$NODE_QEMU_ADDR" "mTLS, linux/amd64 + linux/arm64"
   printf "$f" "mirror registry" "https://$REG_HOST:$MIRROR_PORT" "TLS, no auth (= 127.0.0.1:$MIRROR_PORT); docker.io mirror"
   printf "$f" "push registry" "https://$REG_HOST:$PUSH_PORT" "TLS + basic auth, user $REG_USER (registry/password)"
+  printf "$f" "fault proxy" "https://$REG_HOST:$FAULT_PORT" "-> push registry, same auth; admin API $FAULT_ADMIN"
   [ "$FARM_DOCKER" = 1 ] && printf "$f" "docker node" "tcp://$DOCKER_ADDR" "dockerd --tlsverify; also unix://$DOCKER_SOCK"
   printf "$f" "client certs" "$CLIENT_DIR/" "ca.pem cert.pem key.pem, server name localhost"
   printf "$f" "results" "$FARM/farm.json" "and $FARM/env.sh"

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# registry.sh — two docker-registry daemons (Debian's docker-registry), the hosts alias and the docker config.
+# registry.sh — two docker-registry daemons (Debian's docker-registry), the hosts alias and the docker config
+# (the fault proxy in front of the push registry is in faultproxy.sh).
 #   mirror  https://127.0.0.1:15000  TLS, no auth         (docker.io mirror for every buildkitd)
 #   push    https://127.0.0.1:15001  TLS + htpasswd auth  (user xbuild, password in $FARM/registry/password)
 # Both are also https://registry.xbuild.test:PORT through an /etc/hosts line: a non-loopback *name* is needed for
@@ -41,9 +42,12 @@ registry_credentials() {
   # docker config dir for clients (tests copy it and point DOCKER_CONFIG at the copy)
   local auth; auth=$(printf '%s:%s' "$REG_USER" "$pw" | base64 -w0)
   mkdir -p "$FARM/docker"; chmod 0700 "$FARM/docker"
+  # the fault proxy forwards to the push registry, so the same credentials serve both
   jq -n --arg a "$auth" --arg h1 "$REG_HOST:$PUSH_PORT" --arg h2 "127.0.0.1:$PUSH_PORT" \
-     '{auths: {($h1): {auth: $a}, ($h2): {auth: $a}}}' | _write_if_changed "$FARM/docker/config.json" \
-     && info "wrote docker/config.json (auth for $REG_HOST:$PUSH_PORT, 127.0.0.1:$PUSH_PORT)"
+     --arg h3 "$REG_HOST:$FAULT_PORT" --arg h4 "127.0.0.1:$FAULT_PORT" \
+     '{auths: {($h1): {auth: $a}, ($h2): {auth: $a}, ($h3): {auth: $a}, ($h4): {auth: $a}}}' \
+     | _write_if_changed "$FARM/docker/config.json" \
+     && info "wrote docker/config.json (auth for $REG_HOST and 127.0.0.1 on :$PUSH_PORT and the fault proxy :$FAULT_PORT)"
   chmod 0600 "$FARM/docker/config.json"
 }
 
