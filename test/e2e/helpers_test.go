@@ -90,25 +90,40 @@ func netns(t *testing.T, node, action string) {
 	if farmNode(t, node).Netns == "" {
 		t.Fatalf("the farm's %s node runs in no network namespace of its own: it cannot be cut", node)
 	}
-	run := func(a string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "hack/farm/netns.sh"), a, node).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("netns.sh %s %s: %v\n%s", a, node, err, out)
-		}
-		return nil
-	}
-	if err := run(action); err != nil {
+	if err := runNetns(t, node, action); err != nil {
 		t.Fatal(err)
 	}
 	if action != "restore" {
-		t.Cleanup(func() {
-			if err := run("restore"); err != nil {
-				t.Errorf("restoring the %s node: %v", node, err)
-			}
-		})
+		restoreOnCleanup(t, node)
 	}
+}
+
+// runNetns runs hack/farm/netns.sh ACTION NODE.
+func runNetns(t *testing.T, node, action string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "hack/farm/netns.sh"), action, node).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("netns.sh %s %s: %v\n%s", action, node, err, out)
+	}
+	return nil
+}
+
+// netnsRun is netns for goroutines (no t.Fatal) and without the cleanup:
+// pair it with restoreOnCleanup.
+func netnsRun(t *testing.T, node, action string) {
+	if err := runNetns(t, node, action); err != nil {
+		t.Error(err)
+	}
+}
+
+// restoreOnCleanup brings node back when the test ends.
+func restoreOnCleanup(t *testing.T, node string) {
+	t.Cleanup(func() {
+		if err := runNetns(t, node, "restore"); err != nil {
+			t.Errorf("restoring the %s node: %v", node, err)
+		}
+	})
 }
 
 // uniqueRef is a fresh tag in the farm's push registry for this test.
