@@ -27,8 +27,8 @@ var rules = []struct {
 	{"github.com/spf13/cobra", true, []string{"cmd", "hack/gendocs", "internal/engine"}},
 	// the config loader layers flags, environment and file with viper;
 	// cmd maps its flags to plain config.Sources
-	{"github.com/spf13/viper", true, []string{"cmd", "internal/config"}},
-	{"github.com/go-viper/mapstructure", true, []string{"cmd", "internal/config"}},
+	{"github.com/spf13/viper", true, []string{"internal/config"}},
+	{"github.com/go-viper/mapstructure", true, []string{"internal/config"}},
 	{"github.com/spf13/pflag", true, []string{"cmd"}},
 }
 
