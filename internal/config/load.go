@@ -48,12 +48,14 @@ func (l *Loaded) Validate(keys ...string) error {
 }
 
 // Load merges flags > XBUILD_* environment > config file > defaults, then
-// applies the CONTEXT argument, --no-lint and --build-arg. The file is read
-// once; nothing else outside src is consulted. An explicit config file must
-// exist; the default ./xbuild.yaml is optional. Unknown keys and ill-shaped
-// values in the file are errors naming the file, line and key; an ill-shaped
-// variable is an error naming it; a bad --build-arg is a *FlagError. Invalid
-// values are left for Validate, which names where each came from.
+// applies the CONTEXT argument, --no-lint and --build-arg. Besides src it
+// reads only the config file (once) and, without --config, looks for
+// ./xbuild.yaml: no process environment, no globals. An explicit config
+// file must exist; the default ./xbuild.yaml is optional. Unknown keys and
+// ill-shaped values in the file are errors naming the file, line and key;
+// an ill-shaped variable is an error naming it; a bad --build-arg is a
+// *FlagError. Invalid values are left for Validate, which names where each
+// came from.
 func Load(src Sources) (*Loaded, error) {
 	getenv := src.Getenv
 	if getenv == nil {
