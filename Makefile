@@ -27,7 +27,7 @@ demo: build ## build xbuild, bring up the local farm, and push a verified two-pl
 	bash hack/demo.sh
 
 test: ## unit + CLI-script tests (no daemon needed)
-	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./...
 
 farm-up: build ## start the local build farm (BuildKit nodes over mTLS, TLS registry, QEMU)
 	bash hack/farm/up.sh

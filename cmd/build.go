@@ -3,8 +3,6 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -129,18 +127,11 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 // step first needs them (buildOpener).
 func runBuild(ctx context.Context, opts *buildOptions) error {
 	c, f, args := opts.cmd, opts.f, opts.args
-	lc, err := f.loadConfig(c.Flags(), buildBindings)
+	lc, err := f.loadConfig(c.Flags(), buildBindings, withContextArg(args), withBuildArgs(opts.buildArgs), withNoLint(opts.noLint))
 	if err != nil {
 		return err
 	}
-	applyContextArg(lc, c, args)
-	if opts.noLint {
-		lc.Lint.Enabled = false
-	}
-	if err := mergeBuildArgFlags(lc, opts.buildArgs, f.Getenv); err != nil {
-		return err
-	}
-	if err := lc.validate(); err != nil {
+	if err := lc.Validate(); err != nil {
 		return err
 	}
 	if len(opts.outputs) > 0 && lc.Push {
@@ -225,30 +216,6 @@ func buildOpener(f *Factory, c config.Config, dryRun bool, secrets *redact.Redac
 		Checker:  func(e engine.Engine) *nodes.Checker { return f.Checker(e, c.HealthTimeout) },
 		Registry: func() (pipeline.Registry, error) { return f.registry(), nil },
 	}
-}
-
-// mergeBuildArgFlags layers --build-arg over the config's build-args. A
-// bare NAME takes its value from the environment, as docker build does.
-func mergeBuildArgFlags(lc *loadedConfig, flags []string, getenv func(string) string) error {
-	if len(flags) == 0 {
-		return nil
-	}
-	merged := map[string]string{}
-	for k, v := range lc.BuildArgs {
-		merged[k] = v
-	}
-	for _, a := range flags {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok {
-			v = getenv(k)
-		}
-		if err := config.CheckBuildArgName(k); err != nil {
-			return &UsageError{Err: fmt.Errorf("--build-arg %s", err)}
-		}
-		merged[k] = v
-	}
-	lc.BuildArgs = merged
-	return nil
 }
 
 // registry returns the registry client the build and verify use

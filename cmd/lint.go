@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -63,12 +62,11 @@ func runLint(c *cobra.Command, f *Factory, opts *lintOptions, args []string) err
 	if opts.format != "tty" && opts.format != "json" && opts.format != "sarif" {
 		return usageErrorf("--format %q: use tty, json or sarif", opts.format)
 	}
-	lc, err := f.loadConfig(c.Flags(), lintBindings)
+	lc, err := f.loadConfig(c.Flags(), lintBindings, withContextArg(args))
 	if err != nil {
 		return err
 	}
-	applyContextArg(lc, c, args)
-	if err := lc.validate(); err != nil {
+	if err := lc.Validate(); err != nil {
 		return err
 	}
 	th, err := lint.ParseThreshold(lc.Lint.FailureThreshold)
@@ -103,16 +101,4 @@ func runLint(c *cobra.Command, f *Factory, opts *lintOptions, args []string) err
 		return &SilentError{Code: ExitFailure}
 	}
 	return nil
-}
-
-// applyContextArg makes a positional CONTEXT the build context, and the
-// Dockerfile default relative to it, unless -f or config says otherwise.
-func applyContextArg(lc *loadedConfig, c *cobra.Command, args []string) {
-	if len(args) == 0 {
-		return
-	}
-	lc.Context = args[0]
-	if !c.Flags().Changed("file") && lc.source("dockerfile") == "default" {
-		lc.Dockerfile = filepath.Join(args[0], "Dockerfile")
-	}
 }

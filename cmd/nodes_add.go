@@ -71,7 +71,7 @@ for a platform is healthy.`,
 			if err != nil {
 				return err
 			}
-			if err := lc.validate("builder", "engine"); err != nil {
+			if err := lc.Validate("builder", "engine"); err != nil {
 				return err
 			}
 			opts.builder = lc.Builder

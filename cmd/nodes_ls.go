@@ -136,7 +136,7 @@ func (f *Factory) healthContext(c *cobra.Command) (*healthContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := lc.validate("health-timeout", "engine"); err != nil {
+	if err := lc.Validate("health-timeout", "engine"); err != nil {
 		return nil, err
 	}
 	st, err := f.NodeStore()

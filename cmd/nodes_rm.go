@@ -39,7 +39,7 @@ its buildx builder (BuildKit's state on the node is kept).`,
 			if err != nil {
 				return err
 			}
-			if err := lc.validate("engine"); err != nil {
+			if err := lc.Validate("engine"); err != nil {
 				return err
 			}
 			opts.Registrar = func() (*nodes.Registrar, error) { return f.Registrar(lc.Engine) }

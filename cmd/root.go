@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/xbuild-dev/xbuild/internal/config"
 )
 
 // NewRootCmd builds the whole command tree around f.
@@ -35,7 +37,7 @@ Configuration comes from flags, then XBUILD_* environment variables, then
 	// An explicit --config that does not exist is an error for every
 	// command, not only for those that read the file.
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
-		_, err := f.configPath()
+		_, err := config.FindFile(f.ConfigFile)
 		return err
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })

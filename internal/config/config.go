@@ -1,7 +1,8 @@
-// Package config holds the schema of xbuild.yaml, its defaults and its
-// validation. It knows nothing of flags or environment variables: the cmd
-// package layers those on top (flags > XBUILD_* env > file > defaults) and
-// hands the merged result to Validate.
+// Package config holds the schema of xbuild.yaml, its defaults, its
+// validation and its loader. Load layers flags > XBUILD_* env > file >
+// defaults from plain Sources (the cmd package maps its flags to them) and
+// remembers where each value came from, so Validate can name it. No flag or
+// config-library type appears in this package's API.
 package config
 
 import "time"

@@ -14,8 +14,8 @@ import (
 )
 
 // CheckFile reads a config file and reports, with line numbers, every key the
-// schema does not know and every value of the wrong shape. The cmd package
-// calls it before layering the file under flags and environment, so a typo
+// schema does not know and every value of the wrong shape. Load checks the
+// file this way before layering it under flags and environment, so a typo
 // ("platfroms:") is an error naming the file, line and key instead of a
 // silently ignored setting.
 func CheckFile(path string) error {

@@ -1,0 +1,74 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// contextArgSource is what Source names for values the positional CONTEXT set.
+const contextArgSource = "the CONTEXT argument"
+
+// resolveFilePaths makes paths written in the config file relative to the
+// file's directory, as compose files do, so `xbuild build --config
+// services/api/xbuild.yaml` works from anywhere. Paths from flags and the
+// environment stay relative to the working directory.
+func (l *Loaded) resolveFilePaths() {
+	if l.File == "" {
+		return
+	}
+	dir := filepath.Dir(l.File)
+	if dir == "." {
+		return
+	}
+	for key, p := range map[string]*string{"dockerfile": &l.Dockerfile, "context": &l.Context, "metadata-file": &l.MetadataFile} {
+		if *p != "" && !filepath.IsAbs(*p) && l.Source(key) == l.File {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	// a bare name (hadolint) is looked up on PATH, not next to the file
+	if h := l.Lint.Hadolint; strings.Contains(h, "/") && !filepath.IsAbs(h) && l.Source("lint.hadolint") == l.File {
+		l.Lint.Hadolint = filepath.Join(dir, h)
+	}
+}
+
+// applyContextArg makes a positional CONTEXT the build context, and the
+// Dockerfile default relative to it, unless a flag, variable or the file
+// named a Dockerfile.
+func (l *Loaded) applyContextArg(arg *string) {
+	if arg == nil {
+		return
+	}
+	l.Context = *arg
+	l.sources["context"] = contextArgSource
+	if l.Source("dockerfile") == "default" {
+		l.Dockerfile = filepath.Join(*arg, "Dockerfile")
+		l.sources["dockerfile"] = contextArgSource
+	}
+}
+
+// mergeBuildArgs layers --build-arg values over the build-args key. A bare
+// NAME takes its value from the environment, as docker build does. A
+// platform argument (TARGETARCH, ...) is refused here, naming the flag.
+func (l *Loaded) mergeBuildArgs(flags []string, getenv func(string) string) error {
+	if len(flags) == 0 {
+		return nil
+	}
+	merged := map[string]string{}
+	for k, v := range l.BuildArgs {
+		merged[k] = v
+	}
+	for _, a := range flags {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			v = getenv(k)
+		}
+		if err := CheckBuildArgName(k); err != nil {
+			return &FlagError{Flag: "build-arg", Err: err}
+		}
+		merged[k] = v
+	}
+	// Source("build-args") keeps naming the file or variable: a flag's
+	// entries were checked above, so Validate can only find fault with those.
+	l.BuildArgs = merged
+	return nil
+}
