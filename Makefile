@@ -26,8 +26,8 @@ build: ## build bin/xbuild
 demo: build ## build xbuild, bring up the local farm, and push a verified two-platform image with it (root)
 	bash hack/demo.sh
 
-test: ## unit + CLI-script tests (no daemon needed)
-	$(GO) test -race -count=1 ./...
+test: ## unit + CLI-script tests (no daemon needed), with the race detector
+	GORACE=atexit_sleep_ms=0 $(GO) test -race -count=1 ./...
 
 farm-up: build ## start the local build farm (BuildKit nodes over mTLS, TLS registry, QEMU)
 	bash hack/farm/up.sh

@@ -144,6 +144,17 @@ type fakeDialer struct {
 	dials int
 }
 
+// setDead makes a socket refuse (or answer again).
+func (d *fakeDialer) setDead(path string, dead bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dead {
+		d.dead[path] = true
+	} else {
+		delete(d.dead, path)
+	}
+}
+
 func (d *fakeDialer) Dial(_ context.Context, _, addr string) (net.Conn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

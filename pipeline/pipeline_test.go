@@ -129,7 +129,7 @@ func TestPipelineFallbackToEmulation(t *testing.T) {
 	h.eng.Reset()
 
 	// arm1 goes down: arm64 moves to qemu, and only arm64 moves
-	h.dialer.dead["/run/arm1.sock"] = true
+	h.dialer.setDead("/run/arm1.sock", true)
 	if err := h.rerun(t); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
 	}
@@ -149,7 +149,7 @@ func TestPipelineFallbackToEmulation(t *testing.T) {
 	}
 
 	// arm1 is back: its builder is as it was, nothing to run
-	delete(h.dialer.dead, "/run/arm1.sock")
+	h.dialer.setDead("/run/arm1.sock", false)
 	if err := h.rerun(t); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
 	}
@@ -241,7 +241,7 @@ func TestPipelineNodeLostNowhereToGoThenResume(t *testing.T) {
 
 	// the node is back; amd64's push is still in the registry
 	h.eng.onBuild = nil
-	delete(h.dialer.dead, "/run/arm1.sock")
+	h.dialer.setDead("/run/arm1.sock", false)
 	reg.present = map[string]bool{"registry.example.com/team/app@sha256:push-amd64": true}
 	if err := h.rerun(t); err != nil {
 		t.Fatalf("re-run: %v\n%s", err, h.err)

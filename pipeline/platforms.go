@@ -192,10 +192,14 @@ func (b *platformBuilder) buildOn(ctx context.Context, p, name string) (*engine.
 		return nil, err
 	}
 	bctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go checker.Watch(bctx, node, s.watchInterval(), 2, func(h nodes.Health) {
-		cancel(&NodeLostError{Node: name, Health: h})
-	})
+	watched := make(chan struct{})
+	defer func() { cancel(nil); <-watched }() // the watch ends with the build
+	go func() {
+		defer close(watched)
+		checker.Watch(bctx, node, s.watchInterval(), 2, func(h nodes.Health) {
+			cancel(&NodeLostError{Node: name, Health: h})
+		})
+	}()
 	spec := s.platformSpec(p, builder)
 	return b.eng.Build(bctx, spec, engine.BuildOptions{
 		Display:      b.display,
