@@ -143,3 +143,45 @@ func segmentsContain(text, s string) bool {
 	}
 	return false
 }
+
+// FuzzBuildArgs registers one build argument the way the pipeline will
+// (AddBuildArgs) and prints it as the dry-run plan and --debug do: a
+// value of 4 bytes or more whose name looks secret, or that the user
+// marked secret, never shows outside a mask.
+func FuzzBuildArgs(f *testing.F) {
+	f.Add("NPM_TOKEN", "npm_abcdef", false)
+	f.Add("DB_PASS", "it's \"quoted\"\nand two lines", false)
+	f.Add("LICENSE", "ABCD-EFGH,IJ", true)
+	f.Add("VERSION", "1.2.3", false)
+	f.Fuzz(func(t *testing.T, name, value string, marked bool) {
+		if name == "" || strings.ContainsAny(name, "= \t") {
+			return
+		}
+		var m []string
+		if marked {
+			m = []string{strings.ToLower(name)}
+		}
+		r := New()
+		r.AddBuildArgs(map[string]string{name: value}, m...)
+		if !LooksSecret(name) && !marked || len(value) < minSecretLen {
+			return
+		}
+		arg := name + "=" + value
+		j, _ := json.Marshal(map[string]string{name: value})
+		for _, line := range []string{
+			arg,
+			engine.Quote("docker buildx", []string{"build", "--build-arg", arg, "."}),
+			fmt.Sprintf("%q", arg),
+			string(j),
+		} {
+			// the value may be spelled by the rest of the line (value
+			// "buil", or "=" plus a name): no leak
+			if segmentsContain(strings.ReplaceAll(line, value, Mask), value) {
+				continue
+			}
+			if got := r.String(line); segmentsContain(got, value) {
+				t.Fatalf("value of %s printed: %q", name, got)
+			}
+		}
+	})
+}
