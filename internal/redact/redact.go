@@ -26,8 +26,8 @@ type secret struct {
 	text, repl string
 }
 
-// Redactor replaces known secret values in text. The zero value is not
-// ready: use New.
+// Redactor replaces known secret values in text. It is safe for
+// concurrent use; the zero value is an empty Redactor.
 type Redactor struct {
 	mu sync.RWMutex
 	// byFirst holds every registered form by its first byte, longest
@@ -39,7 +39,7 @@ type Redactor struct {
 }
 
 // New returns an empty Redactor.
-func New() *Redactor { return &Redactor{known: map[string]bool{}} }
+func New() *Redactor { return &Redactor{} }
 
 // Add registers secret values, each in all its encodings (Encodings).
 // Values shorter than 4 bytes are ignored.
@@ -60,6 +60,9 @@ func (r *Redactor) Add(values ...string) {
 func (r *Redactor) addLocked(text, repl string) {
 	if len(text) < minSecretLen || r.known[text] {
 		return
+	}
+	if r.known == nil {
+		r.known = map[string]bool{}
 	}
 	r.known[text] = true
 	b := text[0]

@@ -141,3 +141,14 @@ func TestURLSecretsByHand(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactorZeroValue(t *testing.T) {
+	var r Redactor
+	if got := r.String("hunter22"); got != "hunter22" || !r.Empty() {
+		t.Errorf("empty Redactor: %q", got)
+	}
+	r.Add("hunter22")
+	if got := r.String("pw hunter22"); got != "pw "+Mask {
+		t.Errorf("zero-value Redactor after Add: %q", got)
+	}
+}
