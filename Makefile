@@ -15,7 +15,7 @@ TOOLS     := $(CURDIR)/bin/tools
 # refuses (go.digitalxero.dev/go-msix: 403). v2.16.0 builds with Go 1.26.
 GORELEASER_VERSION ?= v2.16.0
 
-.PHONY: help demo build test e2e farm-up farm-down lint bench docs release-snapshot release-check clean
+.PHONY: help demo build test e2e farm-up farm-down lint bench docs release-snapshot release-check clean fuzz fuzz-smoke
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,37 @@ e2e: build ## farm-up, end-to-end tests against the farm, farm-down (even on fai
 	if [ $$rc = 0 ]; then XBUILD_BIN=$(CURDIR)/$(BIN) XBUILD_HADOLINT=$(XBUILD_FARM_DIR)/bin/hadolint \
 	  $(GO) test -count=1 -tags e2e -timeout 60m -v ./test/e2e/ ./internal/lint/ || rc=$$?; fi; \
 	bash hack/farm/down.sh; exit $$rc
+
+# Fuzz targets as PACKAGE:FUNCTION, run one after the other by `make fuzz`.
+# `make fuzz` fails when a Fuzz function in a *_test.go file is missing here.
+FUZZ_TARGETS := \
+	./internal/config:FuzzCheckBytes \
+	./internal/config:FuzzParseSize \
+	./internal/config:FuzzBuildArg \
+	./internal/platform:FuzzNormalize \
+	./internal/platform:FuzzList \
+	./nodes:FuzzParseEndpoint \
+	./nodes:FuzzReadNode \
+	./internal/lint:FuzzCheck \
+	./internal/redact:FuzzWriter \
+	./internal/redact:FuzzAddURL \
+	./internal/redact:FuzzBuildArgs
+FUZZTIME  ?= 60s
+# extra go test flags, e.g. FUZZFLAGS=-parallel=1
+FUZZFLAGS ?=
+
+fuzz: ## run each fuzz target for FUZZTIME (default 60s); failing inputs are kept in the package's testdata/fuzz
+	@missing=$$(git grep -h -o '^func Fuzz[A-Za-z0-9_]*' -- '*_test.go' | sed 's/^func //' | sort -u | while read -r f; do \
+	  case " $(FUZZ_TARGETS) " in *":$$f "*) ;; *) echo "$$f";; esac; done); \
+	if [ -n "$$missing" ]; then echo "fuzz: add to FUZZ_TARGETS in the Makefile:" $$missing; exit 1; fi
+	@rc=0; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz: $$pkg $$fn for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg \
+	    || { echo "fuzz: $$fn failed; the failing input is in $$pkg/testdata/fuzz/$$fn (commit it as a regression case)"; rc=1; }; \
+	done; exit $$rc
+
+fuzz-smoke: ## every fuzz target for 5s (what CI runs)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 lint: ## gofmt + go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

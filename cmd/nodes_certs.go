@@ -28,8 +28,10 @@ func NewNodesCertsCmd(f *Factory) *cobra.Command {
 		Short: "Generate a CA, a server and a client certificate for a new node",
 		Long: `Generate TLS material for a build node: a CA, a server certificate for the
 node's names and addresses, and a client certificate for xbuild (ECDSA P-256).
-Private keys are written 0600. Existing files are never overwritten unless
---force is given.
+Private keys are written 0600. Certificates are valid for --days days, at
+most 3650 (10 years). Existing files are never overwritten unless --force is
+given; --force says what it replaced, because every node and client that
+trusts the old CA stops connecting until it gets the new material.
 
 Copy DIR/server to the node and start buildkitd or dockerd with the printed
 flags; DIR/client stays with xbuild. Keep DIR/ca-key.pem off the nodes.`,
@@ -43,8 +45,8 @@ flags; DIR/client stays with xbuild. Keep DIR/ca-key.pem off the nodes.`,
 	fl := c.Flags()
 	fl.StringVar(&opts.out, "out", "", "directory to write the certificates to (required)")
 	fl.StringArrayVar(&opts.hosts, "host", nil, "DNS name or IP address of the node, repeatable (required)")
-	fl.IntVar(&opts.days, "days", 365, "validity in days")
-	fl.BoolVar(&opts.force, "force", false, "overwrite existing certificate files")
+	fl.IntVar(&opts.days, "days", 365, fmt.Sprintf("validity in days, 1 to %d", nodes.MaxCertDays))
+	fl.BoolVar(&opts.force, "force", false, "replace existing certificate files (nodes and clients using the old CA stop connecting)")
 	fl.StringVar(&opts.format, "format", "text", "output format: text or json")
 	_ = c.MarkFlagRequired("out")
 	_ = c.MarkFlagRequired("host")
@@ -67,6 +69,9 @@ func runNodesCerts(f *Factory, opts *nodesCertsOptions) error {
 	if err != nil {
 		return err
 	}
+	if w := replacedWarning(dir, files); w != "" {
+		f.IO.Warnf("%s", w)
+	}
 	cmds := certCommands(dir, opts.hosts[0])
 	if opts.format == "json" {
 		enc := json.NewEncoder(f.IO.Out)
@@ -78,6 +83,30 @@ func runNodesCerts(f *Factory, opts *nodesCertsOptions) error {
 	}
 	printCertInstructions(f.IO.Out, dir, set.NotAfter.UTC().Format("2006-01-02"), files, cmds)
 	return nil
+}
+
+// replacedWarning says what --force replaced and what that breaks; "" when
+// nothing was replaced.
+func replacedWarning(dir string, files []nodes.CertFile) string {
+	n, ca := 0, ""
+	for _, fl := range files {
+		if fl.Replaced == "" {
+			continue
+		}
+		n++
+		if ca == "" && strings.HasPrefix(fl.Replaced, "CA certificate") {
+			ca = fl.Replaced + " in " + fl.Path
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	what := fmt.Sprintf("%d existing certificate files in %s", n, dir)
+	if ca != "" {
+		what = fmt.Sprintf("the %s (and %d other files)", ca, n-1)
+	}
+	return fmt.Sprintf("replaced %s: every node whose server certificate came from the old CA, and every client that trusts it, stops connecting until it gets the new material; copy %s to each such node and restart its daemon, then register the node again with the new client files (xbuild nodes rm NAME, then xbuild nodes add)",
+		what, filepath.Join(dir, "server"))
 }
 
 type certCmds struct{ buildkitd, dockerd, nodesAdd string }

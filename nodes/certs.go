@@ -20,13 +20,18 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/atomicfile"
 )
 
+// MaxCertDays is the longest validity `xbuild nodes certs` gives: ten
+// years. Longer is no safer to manage, and a count of days past about
+// 106,751 overflows time.Duration into an expiry in the past.
+const MaxCertDays = 3650
+
 // CertOptions describes the TLS material `xbuild nodes certs` creates for a
 // new node: one CA, a server certificate for the node's names and addresses,
 // and a client certificate for xbuild.
 type CertOptions struct {
 	// Hosts are the node's DNS names and IP addresses (server certificate SANs).
 	Hosts []string
-	// Days is how long the certificates are valid.
+	// Days is how long the certificates are valid: 1 to MaxCertDays.
 	Days int
 	// Now is the start of validity; zero means time.Now().
 	Now time.Time
@@ -47,12 +52,15 @@ func GenerateCerts(opts CertOptions) (*CertSet, error) {
 		return nil, errors.New("at least one --host is needed: the node's DNS name or IP address as xbuild will dial it")
 	}
 	for _, h := range opts.Hosts {
-		if h == "" || strings.ContainsAny(h, " /:") && net.ParseIP(h) == nil {
-			return nil, fmt.Errorf("--host %q is not a DNS name or IP address", h)
+		if err := checkCertHost(h); err != nil {
+			return nil, err
 		}
 	}
 	if opts.Days <= 0 {
 		return nil, fmt.Errorf("--days %d: must be at least 1", opts.Days)
+	}
+	if opts.Days > MaxCertDays {
+		return nil, fmt.Errorf("--days %d: must be at most %d (10 years); make new certificates when these expire", opts.Days, MaxCertDays)
 	}
 	now := opts.Now
 	if now.IsZero() {
@@ -136,7 +144,11 @@ type CertFile struct {
 	Path string      `json:"path"`
 	Role string      `json:"role"`
 	Mode os.FileMode `json:"-"`
-	data []byte
+	// Replaced describes the file this one overwrote (Write with force):
+	// for a CA certificate its name, serial number and expiry, else "a
+	// file"; "" when there was none.
+	Replaced string `json:"replaced,omitempty"`
+	data     []byte
 }
 
 // Files lays the set out under dir: dir/ca.pem and dir/ca-key.pem (keep the
@@ -144,34 +156,40 @@ type CertFile struct {
 // xbuild), each with ca.pem, cert.pem and key.pem.
 func (s *CertSet) Files(dir string) []CertFile {
 	return []CertFile{
-		{filepath.Join(dir, "ca.pem"), "ca certificate", 0o644, s.CACert},
-		{filepath.Join(dir, "ca-key.pem"), "ca key (keep it off the nodes)", 0o600, s.CAKey},
-		{filepath.Join(dir, "server", "ca.pem"), "ca certificate (node)", 0o644, s.CACert},
-		{filepath.Join(dir, "server", "cert.pem"), "server certificate (node)", 0o644, s.ServerCert},
-		{filepath.Join(dir, "server", "key.pem"), "server key (node)", 0o600, s.ServerKey},
-		{filepath.Join(dir, "client", "ca.pem"), "ca certificate (xbuild)", 0o644, s.CACert},
-		{filepath.Join(dir, "client", "cert.pem"), "client certificate (xbuild)", 0o644, s.ClientCert},
-		{filepath.Join(dir, "client", "key.pem"), "client key (xbuild)", 0o600, s.ClientKey},
+		{Path: filepath.Join(dir, "ca.pem"), Role: "ca certificate", Mode: 0o644, data: s.CACert},
+		{Path: filepath.Join(dir, "ca-key.pem"), Role: "ca key (keep it off the nodes)", Mode: 0o600, data: s.CAKey},
+		{Path: filepath.Join(dir, "server", "ca.pem"), Role: "ca certificate (node)", Mode: 0o644, data: s.CACert},
+		{Path: filepath.Join(dir, "server", "cert.pem"), Role: "server certificate (node)", Mode: 0o644, data: s.ServerCert},
+		{Path: filepath.Join(dir, "server", "key.pem"), Role: "server key (node)", Mode: 0o600, data: s.ServerKey},
+		{Path: filepath.Join(dir, "client", "ca.pem"), Role: "ca certificate (xbuild)", Mode: 0o644, data: s.CACert},
+		{Path: filepath.Join(dir, "client", "cert.pem"), Role: "client certificate (xbuild)", Mode: 0o644, data: s.ClientCert},
+		{Path: filepath.Join(dir, "client", "key.pem"), Role: "client key (xbuild)", Mode: 0o600, data: s.ClientKey},
 	}
 }
 
 // Write writes the set under dir. Unless force is set it refuses, before
 // writing anything, when any of the files already exists: overwriting a CA
-// would orphan every node that trusts it.
+// would orphan every node that trusts it. With force, each returned file
+// says what it replaced (CertFile.Replaced), so the caller can warn.
 func (s *CertSet) Write(dir string, force bool) ([]CertFile, error) {
 	files := s.Files(dir)
-	if !force {
-		var existing []string
-		for _, f := range files {
-			if _, err := os.Lstat(f.Path); err == nil {
-				existing = append(existing, f.Path)
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return nil, err
-			}
+	var existing []string
+	for i, f := range files {
+		_, err := os.Lstat(f.Path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil && !force:
+			return nil, err
 		}
-		if len(existing) > 0 {
-			return nil, fmt.Errorf("%s already exists (%d of the %d files); not overwriting certificates nodes may already trust (use --force to replace them, or choose another --out)", existing[0], len(existing), len(files))
+		existing = append(existing, f.Path)
+		if force {
+			b, _ := os.ReadFile(f.Path) // unreadable: described as "a file"
+			files[i].Replaced = describeReplaced(f.Role, b)
 		}
+	}
+	if len(existing) > 0 && !force {
+		return nil, fmt.Errorf("%s already exists (%d of the %d files); not overwriting certificates nodes may already trust (use --force to replace them, or choose another --out)", existing[0], len(existing), len(files))
 	}
 	for _, d := range []string{dir, filepath.Join(dir, "server"), filepath.Join(dir, "client")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -184,6 +202,42 @@ func (s *CertSet) Write(dir string, force bool) ([]CertFile, error) {
 		}
 	}
 	return files, nil
+}
+
+// describeReplaced names what a file held before Write replaced it: a CA
+// certificate by its common name, serial number and expiry.
+func describeReplaced(role string, old []byte) string {
+	if strings.HasPrefix(role, "ca certificate") {
+		if blk, _ := pem.Decode(old); blk != nil && blk.Type == "CERTIFICATE" {
+			if c, err := x509.ParseCertificate(blk.Bytes); err == nil {
+				return fmt.Sprintf("CA certificate %q, serial %s, valid until %s", c.Subject.CommonName, c.SerialNumber.Text(16), c.NotAfter.UTC().Format("2006-01-02"))
+			}
+		}
+	}
+	return "a file"
+}
+
+// checkCertHost checks a --host for a server certificate: an IP address
+// (without brackets or zone) or a DNS name of RFC 1123 labels, no
+// wildcard.
+func checkCertHost(h string) error {
+	const help = "use the node's DNS name (letters, digits and '-' in dot-separated labels of 1 to 63 characters) or its IP address, as xbuild will dial it"
+	if net.ParseIP(h) != nil {
+		return nil
+	}
+	if strings.Contains(h, "*") {
+		return fmt.Errorf("--host %q: wildcards are not accepted; name each node (a wildcard certificate would let any host of the domain pose as this node)", h)
+	}
+	if inner, ok := strings.CutPrefix(h, "["); ok && net.ParseIP(strings.TrimSuffix(inner, "]")) != nil {
+		return fmt.Errorf("--host %q: write an IPv6 address without brackets (--host %s)", h, strings.TrimSuffix(inner, "]"))
+	}
+	if addr, zone, ok := strings.Cut(h, "%"); ok && zone != "" && net.ParseIP(addr) != nil {
+		return fmt.Errorf("--host %q: a certificate cannot name an IPv6 zone; write the address alone (--host %s)", h, addr)
+	}
+	if why := dnsNameProblem(h, false); why != "" {
+		return fmt.Errorf("--host %q is not a DNS name or IP address (%s): %s", h, why, help)
+	}
+	return nil
 }
 
 func pemBlock(typ string, der []byte) []byte {

@@ -3,10 +3,12 @@ package nodes
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // endpointExamples is appended to every endpoint error.
@@ -77,14 +79,97 @@ func parseTCP(raw string, u *url.URL) (Endpoint, error) {
 	if host == "" {
 		return Endpoint{}, fmt.Errorf("endpoint %q has no host: %s", raw, endpointExamples)
 	}
+	bracketed := strings.HasPrefix(u.Host, "[")
+	if !bracketed && strings.Contains(host, ":") {
+		// tcp://::1:1234 is [::1]:1234 to net/url, [::1:1234] to a reader
+		return Endpoint{}, fmt.Errorf("endpoint %q: write an IPv6 address in brackets, e.g. tcp://[fd00::12]:1234", raw)
+	}
 	if portStr == "" {
-		return Endpoint{}, fmt.Errorf("endpoint %q has no port: add it, e.g. tcp://%s:1234 (buildkitd) or tcp://%s:2376 (dockerd)", raw, hostForURL(host), hostForURL(host))
+		return Endpoint{}, fmt.Errorf("endpoint %q has no port: add it, e.g. tcp://%s:1234 (buildkitd) or tcp://%s:2376 (dockerd)", raw, urlHost(host), urlHost(host))
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 1 || port > 65535 {
 		return Endpoint{}, fmt.Errorf("endpoint %q: port %q is not a number from 1 to 65535", raw, portStr)
 	}
-	return Endpoint{Scheme: "tcp", Host: strings.ToLower(host), Port: port}, nil
+	h, err := canonicalHost(host, bracketed)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("endpoint %q: %w", raw, err)
+	}
+	return Endpoint{Scheme: "tcp", Host: h, Port: port}, nil
+}
+
+// hostHelp ends the errors about an endpoint's host.
+const hostHelp = "a host is a DNS name (letters, digits, '-' and '_' in dot-separated labels of 1 to 63 characters), an IPv4 address or an IPv6 address in brackets"
+
+// canonicalHost checks a tcp endpoint's host and writes it in the one form
+// String prints and ParseEndpoint reads back: IP addresses as net/netip
+// writes them (lower-case, shortest; an IPv6 zone kept as written), DNS
+// names in lower case without a trailing dot.
+func canonicalHost(host string, bracketed bool) (string, error) {
+	if bracketed {
+		addr, err := netip.ParseAddr(host)
+		if err != nil || !addr.Is6() {
+			return "", fmt.Errorf("host %q is not an IPv6 address: %s", host, hostHelp)
+		}
+		if z := addr.Zone(); !isZone(z) {
+			return "", fmt.Errorf("zone %q of host %q is not an interface name (letters, digits, '.', '-' and '_')", z, host)
+		}
+		return addr.String(), nil
+	}
+	if addr, err := netip.ParseAddr(host); err == nil && addr.Is4() {
+		return addr.String(), nil
+	}
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	if why := dnsNameProblem(name, true); why != "" {
+		return "", fmt.Errorf("host %q is not valid (%s): %s", host, why, hostHelp)
+	}
+	return name, nil
+}
+
+// dnsNameProblem says why name is not a DNS name of RFC 1123 labels (1 to
+// 63 letters, digits or '-', not starting or ending with '-', joined by
+// single dots, 253 characters at most), "" when it is one. underscore
+// also allows '_', which resolvers accept (container and service names).
+// A name whose last label is all digits is refused: it is an IPv4
+// address written wrongly (010.0.0.1, 10.1), never a name.
+func dnsNameProblem(name string, underscore bool) string {
+	if name == "" {
+		return "empty"
+	}
+	if len(name) > 253 {
+		return "longer than 253 characters"
+	}
+	labels := strings.Split(name, ".")
+	for _, l := range labels {
+		switch {
+		case l == "":
+			return "empty label"
+		case len(l) > 63:
+			return fmt.Sprintf("label %q is longer than 63 characters", l)
+		case l[0] == '-' || l[len(l)-1] == '-':
+			return fmt.Sprintf("label %q starts or ends with '-'", l)
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || underscore && r == '_') {
+				return fmt.Sprintf("contains %q", r)
+			}
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return "not an IPv4 address, and a DNS name does not end in a number"
+	}
+	return ""
+}
+
+// isZone reports an IPv6 zone (an interface name or index) that prints
+// and parses back unchanged; "" (no zone) is one.
+func isZone(z string) bool {
+	for _, r := range z {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func parseUnix(raw string, u *url.URL) (Endpoint, error) {
@@ -97,7 +182,19 @@ func parseUnix(raw string, u *url.URL) (Endpoint, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return Endpoint{}, fmt.Errorf("endpoint %q must be just unix:///PATH, without a query: e.g. unix:///run/buildkit/buildkitd.sock", raw)
 	}
-	return Endpoint{Scheme: "unix", Path: path.Clean(u.Path)}, nil
+	p := path.Clean(u.Path)
+	// docker reads a unix:// host as a raw path and buildx through
+	// net/url: only a path that both read alike can be stored
+	for _, r := range p {
+		if r == '%' || r == '?' || r == '#' || r < 0x20 || r == 0x7f {
+			return Endpoint{}, fmt.Errorf("endpoint %q: socket path %q contains %q: xbuild cannot write it in a URL that docker and buildx read back; use a path without '%%', '?', '#' or control characters", raw, p, r)
+		}
+	}
+	if strings.TrimRightFunc(p, unicode.IsSpace) != p {
+		// ParseEndpoint trims the endpoint it reads
+		return Endpoint{}, fmt.Errorf("endpoint %q: socket path %q ends in white space, which xbuild cannot store: use a path that does not", raw, p)
+	}
+	return Endpoint{Scheme: "unix", Path: p}, nil
 }
 
 func parseKube(raw string, u *url.URL) (Endpoint, error) {
@@ -126,18 +223,21 @@ func parseKube(raw string, u *url.URL) (Endpoint, error) {
 }
 
 // String renders the endpoint in its canonical form, the one stored in the
-// node registry and handed to buildx.
+// node registry and handed to buildx. ParseEndpoint reads it back to the
+// same Endpoint: an IPv6 host is bracketed, its zone percent-encoded
+// (tcp://[fe80::1%25eth0]:1234, RFC 6874), and a kubernetes context that
+// a query would change is query-escaped.
 func (e Endpoint) String() string {
 	switch e.Scheme {
 	case "tcp":
-		return "tcp://" + e.Address()
+		return "tcp://" + urlHost(e.Host) + ":" + strconv.Itoa(e.Port)
 	case "unix":
 		return "unix://" + e.Path
 	case "kubernetes":
 		s := "kubernetes://" + e.Namespace
 		if e.Context != "" {
 			ctx := e.Context
-			if strings.ContainsAny(ctx, "&#%+ ?=") {
+			if !querySafe(ctx) {
 				ctx = url.QueryEscape(ctx)
 			}
 			s += "?context=" + ctx
@@ -145,6 +245,27 @@ func (e Endpoint) String() string {
 		return s
 	}
 	return ""
+}
+
+// querySafe reports whether s reads back unchanged as a query value
+// written raw: letters, digits and -._~:/@!$'()*, only (an EKS context,
+// arn:aws:eks:eu-west-1:1:cluster/ci, stays readable).
+func querySafe(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~:/@!$'()*,", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// urlHost writes a host as a URL's authority needs it: an IPv6 address in
+// brackets, with the '%' before a zone encoded as %25.
+func urlHost(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + strings.Replace(h, "%", "%25", 1) + "]"
+	}
+	return h
 }
 
 // Address is host:port for a tcp endpoint (what a dialer takes), the
@@ -169,13 +290,6 @@ func (e Endpoint) IsRemote() bool { return e.Scheme == "tcp" }
 func isPort(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 1 && n <= 65535
-}
-
-func hostForURL(h string) string {
-	if strings.Contains(h, ":") {
-		return "[" + h + "]"
-	}
-	return h
 }
 
 func isDNSLabel(s string) bool {

@@ -1,14 +1,15 @@
 // Package redact keeps secrets (proxy credentials, tokens passed as build
-// arguments) out of everything xbuild prints or writes: dry-run plans, debug
-// output, progress logs, errors and reports.
+// arguments, cache credentials) out of everything xbuild prints or writes:
+// dry-run plans, debug output, progress logs, errors and reports.
+//
+// Redaction is a property of the value, not of how it was parsed: a
+// registered value is masked raw and in every encoding xbuild or buildx may
+// print it in (see Encodings), and multi-line values are masked whole and
+// line by line.
 package redact
 
 import (
-	"bytes"
-	"io"
-	"net/url"
-	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -20,161 +21,136 @@ const Mask = "[REDACTED]"
 // innocent text everywhere).
 const minSecretLen = 4
 
-// Redactor replaces known secret values in text.
+// secret is one registered form of a value and what replaces it.
+type secret struct {
+	text, repl string
+}
+
+// Redactor replaces known secret values in text. It is safe for
+// concurrent use; the zero value is an empty Redactor.
 type Redactor struct {
-	mu      sync.RWMutex
-	secrets []string
+	mu sync.RWMutex
+	// byFirst holds every registered form by its first byte, longest
+	// first, so that scanning tries only the forms that can start at a
+	// position and takes the longest one that matches.
+	byFirst [256][]secret
+	known   map[string]bool
+	maxLen  int
 }
 
 // New returns an empty Redactor.
 func New() *Redactor { return &Redactor{} }
 
-// Add registers secret values.
+// Add registers secret values, each in all its encodings (Encodings).
+// Values shorter than 4 bytes are ignored.
 func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range values {
-		if len(v) >= minSecretLen && !containsString(r.secrets, v) {
-			r.secrets = append(r.secrets, v)
+		if len(v) < minSecretLen {
+			continue
+		}
+		for _, f := range Encodings(v) {
+			r.addLocked(f, Mask)
 		}
 	}
-	// longest first, so "user:pass" is masked whole before "pass"
-	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 }
 
-// AddURL registers the credentials inside a URL (http://user:pass@proxy:3128):
-// the password, the user:password pair and the percent-decoded forms.
-func (r *Redactor) AddURL(raw string) {
-	r.Add(URLSecrets(raw)...)
+// addLocked registers one form; repl is what replaces it.
+func (r *Redactor) addLocked(text, repl string) {
+	if len(text) < minSecretLen || r.known[text] {
+		return
+	}
+	if r.known == nil {
+		r.known = map[string]bool{}
+	}
+	r.known[text] = true
+	b := text[0]
+	list := append(r.byFirst[b], secret{text, repl})
+	slices.SortStableFunc(list, func(x, y secret) int { return len(y.text) - len(x.text) })
+	r.byFirst[b] = list
+	r.maxLen = max(r.maxLen, len(text))
 }
 
 // String masks every registered secret in s.
 func (r *Redactor) String(s string) string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	for _, v := range r.secrets {
-		s = strings.ReplaceAll(s, v, Mask)
+	if len(r.known) == 0 {
+		return s
 	}
-	return s
+	out, _ := r.mask(nil, []byte(s), true, false)
+	return string(out)
 }
 
 // Empty reports whether no secret is registered.
 func (r *Redactor) Empty() bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.secrets) == 0
+	return len(r.known) == 0
 }
 
-// URLSecrets returns the credential parts of a URL; none when it has no
-// password. A bare "user@host" is not treated as secret.
-func URLSecrets(raw string) []string {
-	s := raw
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return nil
-	}
-	pass, ok := u.User.Password()
-	if !ok || pass == "" {
-		return nil
-	}
-	var out []string
-	out = append(out, u.User.String(), pass) // percent-encoded forms as written
-	if i := strings.Index(raw, "://"); i >= 0 {
-		if at := strings.LastIndex(raw, "@"); at > i {
-			out = append(out, raw[i+3:at]) // exactly as the user wrote it
+// mask appends buf to dst with every registered form replaced, scanning
+// left to right and taking the longest form that starts at a position
+// (leftmost-longest), so the result does not depend on registration order
+// and no registered form survives in the unmasked text. Unless final, it
+// stops at the first position where a form may start but buf ends before
+// it can tell (a secret still arriving) and returns that position; with
+// final, it consumes all of buf. A form with a replacement of its own (a
+// whole URL: scheme://[REDACTED]@host) has that replacement masked in
+// turn with plain masks (plain), so no other secret passes through it.
+func (r *Redactor) mask(dst, buf []byte, final, plain bool) ([]byte, int) {
+	run := 0 // start of the unmasked bytes not yet copied to dst
+	for p := 0; p < len(buf); {
+		cands := r.byFirst[buf[p]]
+		if len(cands) == 0 {
+			p++
+			continue
 		}
+		var hit *secret
+		for i := range cands {
+			s := &cands[i]
+			if rest := len(buf) - p; len(s.text) > rest {
+				if !final && s.text[:rest] == string(buf[p:]) {
+					return append(dst, buf[run:p]...), p
+				}
+				continue
+			}
+			if string(buf[p:p+len(s.text)]) == s.text {
+				hit = s // the longest: longer candidates did not match
+				break
+			}
+		}
+		if hit == nil {
+			p++
+			continue
+		}
+		dst = append(dst, buf[run:p]...)
+		if plain || hit.repl == Mask {
+			dst = append(dst, Mask...)
+		} else {
+			dst, _ = r.mask(dst, []byte(hit.repl), true, true)
+		}
+		p += len(hit.text)
+		run = p
 	}
-	out = append(out, u.User.Username()+":"+pass)
+	return append(dst, buf[run:]...), len(buf)
+}
+
+// Forms lists every registered form of every secret, longest first: what
+// a check for leaked values (an image config, a report) must look for.
+func (r *Redactor) Forms() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.known))
+	for f := range r.known {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
 	return out
 }
-
-// Writer returns a writer that masks secrets line by line before passing
-// text on to w. Call Close to flush a final partial line.
-func (r *Redactor) Writer(w io.Writer) io.WriteCloser {
-	return &lineWriter{r: r, w: w}
-}
-
-type lineWriter struct {
-	r   *Redactor
-	w   io.Writer
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			break
-		}
-		if _, err := io.WriteString(l.w, l.r.String(string(l.buf[:i+1]))); err != nil {
-			return len(p), err
-		}
-		l.buf = l.buf[i+1:]
-	}
-	// a very long line without newline (a tty redraw) is flushed in pieces.
-	// Mask the whole buffer before cutting it, so a secret across the cut is
-	// masked too, and keep a tail that holds any secret still arriving.
-	if len(l.buf) > 64*1024 {
-		m := l.r.String(string(l.buf))
-		keep := min(4096, len(m))
-		if _, err := io.WriteString(l.w, m[:len(m)-keep]); err != nil {
-			return len(p), err
-		}
-		l.buf = []byte(m[len(m)-keep:])
-	}
-	return len(p), nil
-}
-
-// Close flushes what is buffered.
-func (l *lineWriter) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.buf) == 0 {
-		return nil
-	}
-	_, err := io.WriteString(l.w, l.r.String(string(l.buf)))
-	l.buf = nil
-	return err
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// File wraps a terminal so that a progress display can still drive it (it
-// needs the file descriptor for the window size) while every line written
-// is masked. Close flushes; it does not close f.
-type File struct {
-	f *os.File
-	w io.WriteCloser
-}
-
-// File returns a masking wrapper around f.
-func (r *Redactor) File(f *os.File) *File { return &File{f: f, w: r.Writer(f)} }
-
-// Write masks and writes.
-func (rf *File) Write(p []byte) (int, error) { return rf.w.Write(p) }
-
-// Read reads from the underlying file.
-func (rf *File) Read(p []byte) (int, error) { return rf.f.Read(p) }
-
-// Close flushes what is buffered, leaving the file open.
-func (rf *File) Close() error { return rf.w.Close() }
-
-// Fd is the underlying file's descriptor.
-func (rf *File) Fd() uintptr { return rf.f.Fd() }
-
-// Name is the underlying file's name.
-func (rf *File) Name() string { return rf.f.Name() }

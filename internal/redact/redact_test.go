@@ -116,3 +116,39 @@ func TestRedactorWriterLongLine(t *testing.T) {
 		}
 	}
 }
+
+// URLSecrets splits user:password itself, on the last '@' before a host,
+// so passwords net/url refuses are found; a digest's '@' is no host.
+func TestURLSecretsByHand(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"http://alice:ab#cd@proxy.corp:3128", []string{"ab#cd", "alice:ab#cd", "alice:ab%23cd"}},
+		{"http://alice:p@ss@proxy.corp:3128/", []string{"p@ss", "alice:p@ss", "alice:p%40ss"}},
+		{"https://alice:a b\"c@[fd00::1]:3128", []string{`a b"c`, `alice:a b"c`, "alice:a%20b%22c"}},
+		{"alice:pw12@registry.example.com/app@sha256:abcd", []string{"pw12", "alice:pw12"}},
+		// net/url reads host alice, port 1234; by hand the password is 1234/x: both are masked
+		{"http://alice:1234/x@proxy:3128", []string{"1234/x", "alice:1234/x", "alice:1234%2Fx"}},
+		{"docker.io/library/alpine:3.19.1@sha256:abcd", nil},
+		{"team/app:v1@registry.example.com", nil},
+		{"http://alice:@proxy:3128", nil},
+		{"http://[::1]:3128", nil},
+	}
+	for _, tc := range tests {
+		if got := URLSecrets(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("URLSecrets(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRedactorZeroValue(t *testing.T) {
+	var r Redactor
+	if got := r.String("hunter22"); got != "hunter22" || !r.Empty() {
+		t.Errorf("empty Redactor: %q", got)
+	}
+	r.Add("hunter22")
+	if got := r.String("pw hunter22"); got != "pw "+Mask {
+		t.Errorf("zero-value Redactor after Add: %q", got)
+	}
+}
