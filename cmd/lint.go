@@ -73,17 +73,23 @@ func runLint(c *cobra.Command, f *Factory, opts *lintOptions, args []string) err
 	if err != nil {
 		return err
 	}
+	// findings may quote a build argument: secrets are masked in every format
+	secrets := pipeline.SecretsOf(lc.Config, f.Getenv)
 	res, err := pipeline.RunLint(c.Context(), f.Linter, lc.Config)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s", secrets.String(err.Error()))
 	}
+	out := secrets.Writer(f.IO.Out)
 	switch opts.format {
 	case "json":
-		err = lint.WriteJSON(f.IO.Out, res)
+		err = lint.WriteJSON(out, res)
 	case "sarif":
-		err = lint.WriteSARIF(f.IO.Out, res, version.Get().Version)
+		err = lint.WriteSARIF(out, res, version.Get().Version)
 	default:
-		err = lint.WriteTTY(f.IO.Out, res, f.IO.IsStdoutTTY())
+		err = lint.WriteTTY(out, res, f.IO.IsStdoutTTY())
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return err

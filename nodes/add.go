@@ -127,6 +127,9 @@ func (r *Registrar) planAdd(ctx context.Context, req AddRequest) (*addPlan, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := r.Store.checkEndpointFree(n); err != nil {
+		return nil, err
+	}
 	p := &addPlan{node: n, ep: ep}
 	if n.TLS != nil {
 		if p.mat, err = LoadTLS(*n.TLS, r.now()); err != nil {

@@ -249,6 +249,16 @@ func TestRegistrarAddRefusals(t *testing.T) {
 			},
 		},
 		{
+			// issue 18: one daemon registered twice was caught only by buildx, sometimes
+			name: "the endpoint of a registered node, written another way",
+			req: func(f *regFixture) AddRequest {
+				return AddRequest{Name: "amd1again", Endpoint: "unix:///run/../run/amd1.sock", Platforms: []string{"linux/arm64"}, Emulated: true, SkipCheck: true}
+			},
+			err: func(f *regFixture) string {
+				return "node amd1again: its endpoint unix:///run/amd1.sock is node amd1's: one daemon is one node, whose platforms (and --emulated) say what it builds; remove amd1 first (xbuild nodes rm amd1) to register it again, or check the endpoint"
+			},
+		},
+		{
 			// bug: the refused add used to rewrite the existing node's context first
 			name:     "docker name clash keeps the existing node's context",
 			reported: []string{"linux/arm64"},

@@ -103,6 +103,37 @@ func (s *Store) checkFree(name string) error {
 	return s.checkClash(name, true)
 }
 
+// checkEndpointFree refuses, as Add would but without writing, a node
+// whose endpoint a registered node already uses.
+func (s *Store) checkEndpointFree(n Node) error {
+	unlock, err := s.lock(s.nodesDir(), false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.checkEndpoint(n)
+}
+
+// checkEndpoint refuses a new node on a daemon a registered node already
+// stands for (DuplicateEndpoints): it would be routed, and loaded, as two.
+// Call it with the registry locked.
+func (s *Store) checkEndpoint(n Node) error {
+	names, err := s.names()
+	if err != nil {
+		return err
+	}
+	for _, other := range names {
+		old, err := s.readNode(other)
+		if err != nil || old.Name == n.Name {
+			continue
+		}
+		if len(DuplicateEndpoints([]Node{old, n})) > 0 {
+			return &registryError{ErrExists, fmt.Sprintf("node %s: its endpoint %s is node %s's: one daemon is one node, whose platforms (and --emulated) say what it builds; remove %s first (xbuild nodes rm %s) to register it again, or check the endpoint", n.Name, n.Endpoint, old.Name, old.Name, old.Name)}
+		}
+	}
+	return nil
+}
+
 // Put creates or replaces a node. A replaced node keeps its Added time
 // unless n carries one.
 func (s *Store) Put(n Node) error { return s.put(n, false) }
@@ -121,6 +152,11 @@ func (s *Store) put(n Node, add bool) error {
 	defer unlock()
 	if err := s.checkClash(n.Name, add); err != nil {
 		return err
+	}
+	if add {
+		if err := s.checkEndpoint(n); err != nil {
+			return err
+		}
 	}
 	if keepAdded {
 		if old, err := s.readNode(n.Name); err == nil && !old.Added.IsZero() {

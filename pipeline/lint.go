@@ -29,18 +29,25 @@ func (LintStep) Skip(s *State) (bool, string) {
 func (LintStep) Run(ctx context.Context, s *State) error {
 	res, err := RunLint(ctx, s.Lint, s.Config)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
 	}
 	s.LintResult = res
+	// findings and notices may quote a build argument (a FROM line
+	// resolved with one): printed masked
 	for _, n := range res.Notices {
-		s.Log.Info("%s", n)
+		s.Log.Info("%s", s.Secrets.String(n))
 	}
 	th, err := lint.ParseThreshold(s.Config.Lint.FailureThreshold)
 	if err != nil {
 		return err
 	}
 	if len(res.Findings) > 0 {
-		if err := lint.WriteTTY(s.Err, res, false); err != nil {
+		w := s.Secrets.Writer(s.Err)
+		err := lint.WriteTTY(w, res, false)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -693,3 +693,29 @@ func TestPipelineLocalDockerEngine(t *testing.T) {
 		t.Errorf("assignments %q\nwant %q", strings.Join(got, "|"), want)
 	}
 }
+
+// Lint runs before the build arguments are merged, and its findings may
+// quote them (a FROM line resolved with a build argument): every secret
+// is registered before the first step, and lint's output is masked.
+func TestLintOutputIsMasked(t *testing.T) {
+	cfg := pushConfig()
+	cfg.BuildArgs = map[string]string{"NPM_TOKEN": "npm_s3cret_value", "BASE": "https://bob:reg-pa55@registry.example.com/base"}
+	cfg.CacheFrom = []string{"type=registry,ref=carol:cache-pa55@registry.example.com/cache"}
+	h := newHarness(t, cfg)
+	h.state.Lint = func(context.Context, lint.Options) (*lint.Result, error) {
+		return &lint.Result{Findings: []lint.Finding{
+			{Rule: "XB005", Severity: lint.SeverityError, File: "Dockerfile", Line: 1, Message: "FROM https://bob:reg-pa55@registry.example.com/base has no tag (NPM_TOKEN=npm_s3cret_value)"},
+		}, Notices: []string{"hadolint saw carol:cache-pa55@registry.example.com/cache"}}, nil
+	}
+	if err := Run(context.Background(), h.state, Steps()); err == nil {
+		t.Fatal("an error finding did not stop the build")
+	}
+	for _, secret := range []string{"npm_s3cret_value", "reg-pa55", "cache-pa55"} {
+		if strings.Contains(h.err.String(), secret) {
+			t.Errorf("lint printed %q:\n%s", secret, h.err)
+		}
+	}
+	if !strings.Contains(h.err.String(), "Dockerfile:1 error XB005") {
+		t.Errorf("the finding is not shown:\n%s", h.err)
+	}
+}

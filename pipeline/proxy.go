@@ -55,7 +55,8 @@ func ProxyBuildArgs(p config.Proxy, getenv func(string) string) map[string]strin
 
 // MergeBuildArgs layers user build args over proxy args (a user's explicit
 // --build-arg HTTP_PROXY=... wins) and registers every secret value with r:
-// proxy credentials, and the whole value of args named like secrets.
+// proxy credentials, and the whole value of args named like secrets
+// (redact.LooksSecret).
 func MergeBuildArgs(proxy, user map[string]string, r *redact.Redactor) map[string]string {
 	out := map[string]string{}
 	for k, v := range proxy {
@@ -64,24 +65,37 @@ func MergeBuildArgs(proxy, user map[string]string, r *redact.Redactor) map[strin
 	for k, v := range user {
 		out[k] = v
 	}
-	for k, v := range out {
-		r.AddURL(v)
-		if looksSecret(k) {
-			r.Add(v)
-		}
-	}
+	r.AddBuildArgs(out)
 	return out
 }
 
-// looksSecret reports build-arg names whose values must never be printed.
-func looksSecret(name string) bool {
-	u := strings.ToUpper(name)
-	for _, s := range []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL"} {
-		if strings.Contains(u, s) {
-			return true
-		}
+// registerSecrets registers every secret the build's settings hold before
+// the first step prints anything (lint's findings may quote a build
+// argument).
+func registerSecrets(s *State) {
+	if s.Secrets == nil {
+		return
 	}
-	return false
+	addSecrets(s.Secrets, s.Config, s.Getenv)
+}
+
+// SecretsOf is a redactor that knows every secret c holds: the proxy
+// settings (from c and, with proxy.from-env, from getenv), build arguments
+// that are or look secret, credentials in cache references.
+func SecretsOf(c config.Config, getenv func(string) string) *redact.Redactor {
+	r := redact.New()
+	addSecrets(r, c, getenv)
+	return r
+}
+
+func addSecrets(r *redact.Redactor, c config.Config, getenv func(string) string) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	r.AddBuildArgs(ProxyBuildArgs(c.Proxy, getenv))
+	r.AddBuildArgs(c.BuildArgs)
+	r.AddCache(c.CacheFrom...)
+	r.AddCache(c.CacheTo...)
 }
 
 // proxyValues lists the distinct proxy values among args, for the verify

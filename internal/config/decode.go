@@ -44,16 +44,27 @@ func splitList(s string) []string {
 	return out
 }
 
+// parseKVList parses "K=V,K2=V2". An entry without "=" is reported by its
+// position only: the list holds build arguments, whose values (and a
+// mistyped entry) may be secrets.
 func parseKVList(s string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, p := range splitList(s) {
+	entries := splitList(s)
+	for i, p := range entries {
 		k, val, ok := strings.Cut(p, "=")
 		if !ok {
-			return nil, fmt.Errorf("%q is not NAME=value", p)
+			return nil, &kvError{entry: i + 1, of: len(entries)}
 		}
 		out[k] = val
 	}
 	return out, nil
+}
+
+// kvError is an entry of a NAME=value list without "=".
+type kvError struct{ entry, of int }
+
+func (e *kvError) Error() string {
+	return fmt.Sprintf("entry %d of %d is not NAME=value (the value is not shown: it may be a secret)", e.entry, e.of)
 }
 
 // splitLists splits comma-joined entries (--platform a,b, -t x,y) and drops
@@ -101,6 +112,11 @@ func checkEnvShapes(getenv func(string) string) error {
 			return err
 		}
 		if err := dec.Decode(val); err != nil {
+			var kv *kvError
+			if errors.As(err, &kv) {
+				errs = append(errs, fmt.Errorf("%s: %v", name, kv))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("%s=%q: not a valid %s", name, val, describeKind(reflect.TypeOf(defaults[k]))))
 		}
 	}

@@ -126,7 +126,8 @@ func childKeys(section string, types map[string]reflect.Type) []string {
 func suggest(key string, types map[string]reflect.Type) string {
 	best, bestD := "", 4
 	for k := range types {
-		if d := distance(key, k); d < bestD {
+		// on a tie the first key in order: the same answer every time
+		if d := distance(key, k); d < bestD || d == bestD && best != "" && k < best {
 			best, bestD = k, d
 		}
 	}

@@ -189,7 +189,7 @@ func TestLoadEnvShapeErrors(t *testing.T) {
 		{map[string]string{"XBUILD_PUSH": "maybe"}, `XBUILD_PUSH="maybe": not a valid boolean (true or false)`},
 		{map[string]string{"XBUILD_STALL_TIMEOUT": "soon"}, `XBUILD_STALL_TIMEOUT="soon": not a valid duration (e.g. 90s, 10m)`},
 		{map[string]string{"XBUILD_COMPRESSION_LEVEL": "high"}, `XBUILD_COMPRESSION_LEVEL="high": not a valid whole number`},
-		{map[string]string{"XBUILD_BUILD_ARGS": "FOO"}, `XBUILD_BUILD_ARGS="FOO": not a valid comma-separated NAME=value list`},
+		{map[string]string{"XBUILD_BUILD_ARGS": "FOO"}, `XBUILD_BUILD_ARGS: entry 1 of 1 is not NAME=value (the value is not shown: it may be a secret)`},
 		// every bad variable at once, in key order
 		{map[string]string{"XBUILD_VERIFY": "nah", "XBUILD_HEALTH_TIMEOUT": "3"},
 			`XBUILD_HEALTH_TIMEOUT="3": not a valid duration (e.g. 90s, 10m)` + "\n" + `XBUILD_VERIFY="nah": not a valid boolean (true or false)`},
@@ -585,4 +585,42 @@ func TestExampleConfigsValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A bad XBUILD_BUILD_ARGS is reported without its values: the other
+// entries may hold secrets (issue 18).
+func TestBuildArgsEnvErrorShowsNoValue(t *testing.T) {
+	env := map[string]string{"XBUILD_BUILD_ARGS": "NPM_TOKEN=npm_s3cret_value,sk_live_oops"}
+	_, err := Load(Sources{Getenv: func(k string) string { return env[k] }})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if strings.Contains(err.Error(), "npm_s3cret_value") || strings.Contains(err.Error(), "sk_live_oops") {
+		t.Errorf("the error shows a value: %v", err)
+	}
+	if want := "XBUILD_BUILD_ARGS: entry 2 of 2 is not NAME=value (the value is not shown: it may be a secret)"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q lacks %q", err, want)
+	}
+}
+
+// An unknown key gets the same suggestion every time, even when two keys
+// are equally close (found by FuzzCheckBytes: "s" is 3 edits from both
+// push and tags).
+func TestSuggestionIsStable(t *testing.T) {
+	want := errString(CheckBytes("x.yaml", []byte("s: 1\n")))
+	if !strings.Contains(want, `did you mean "push"?`) {
+		t.Fatalf("suggestion: %s", want)
+	}
+	for range 50 {
+		if got := errString(CheckBytes("x.yaml", []byte("s: 1\n"))); got != want {
+			t.Fatalf("suggestions differ between runs: %q and %q", got, want)
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
