@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -37,12 +38,26 @@ func (r *Registrar) Remove(ctx context.Context, req RemoveRequest) (*RemoveResul
 			continue
 		}
 		n, err := r.Store.Get(name)
-		if err != nil {
+		var in []string
+		switch {
+		case err == nil:
+			in = []string{n.Builder}
+		case errors.Is(err, ErrNotFound):
 			return nil, err
+		default:
+			// its file cannot be read: it is removed all the same, from
+			// the builders its last syncs put it in
+			r.warn("node %s: %v; removing it anyway", name, err)
+			n = Node{Name: name}
+			if in, err = r.Store.buildersWith(name); err != nil {
+				return nil, err
+			}
 		}
 		gone, names = append(gone, n), append(names, name)
-		if !slices.Contains(builders, n.Builder) {
-			builders = append(builders, n.Builder)
+		for _, b := range in {
+			if !slices.Contains(builders, b) {
+				builders = append(builders, b)
+			}
 		}
 	}
 	slices.Sort(builders)

@@ -141,7 +141,7 @@ func syncRouted(ctx context.Context, bx Buildxer, s *Store, builder string, plan
 		return nil, err
 	}
 	defer unlock()
-	members, err := s.members(builder, strict)
+	members, broken, err := s.members(builder, strict)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,14 @@ func syncRouted(ctx context.Context, bx Buildxer, s *Store, builder string, plan
 		return nil, err
 	}
 	desired, left := oneDriver(desired)
-	res, err := applyLocked(ctx, bx, s, builder, desired)
+	// a node whose file cannot be read may be this builder's: whatever
+	// buildx holds of it stays as it is, and the others are synced
+	var keep []string
+	for _, name := range slices.Sorted(maps.Keys(broken)) {
+		keep = append(keep, strings.ToLower(name))
+		left = append(left, fmt.Sprintf("%s: its node file cannot be read (%v); left in the builder as it was", name, broken[name]))
+	}
+	res, err := applyLocked(ctx, bx, s, builder, desired, keep...)
 	if res != nil {
 		res.Left = left
 	}
@@ -226,24 +233,25 @@ func PreviewBuilder(bx Buildxer, dir, builder string, desired []engine.BuilderNo
 }
 
 // members lists the registered nodes of builder. A node file that cannot
-// be read is an error when strict, and left out otherwise; a registry that
-// cannot be listed at all is always an error.
-func (s *Store) members(builder string, strict bool) ([]Node, error) {
+// be read is returned in broken (name -> why) when strict, and left out
+// otherwise; a registry that cannot be listed at all is an error.
+func (s *Store) members(builder string, strict bool) ([]Node, map[string]error, error) {
 	unlock, err := s.lock(s.nodesDir(), false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer unlock()
 	names, err := s.names()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Node
+	broken := map[string]error{}
 	for _, name := range names {
 		n, err := s.readNode(name)
 		if err != nil {
 			if strict {
-				return nil, fmt.Errorf("cannot sync builder %s while a node file is unreadable: %w", builder, err)
+				broken[name] = err
 			}
 			continue
 		}
@@ -251,7 +259,7 @@ func (s *Store) members(builder string, strict bool) ([]Node, error) {
 			out = append(out, n)
 		}
 	}
-	return out, nil
+	return out, broken, nil
 }
 
 // lockBuilder takes the lock every builder apply holds. It is one lock for
@@ -265,7 +273,10 @@ func lockBuilder(s *Store, builder string) (func(), error) {
 	return flock(filepath.Join(s.buildersDir(), "apply.lock"), true, s.lockTimeout())
 }
 
-func applyLocked(ctx context.Context, bx Buildxer, s *Store, builder string, desired []engine.BuilderNode) (*SyncResult, error) {
+// applyLocked applies desired with the builder lock held. The buildx nodes
+// named in keep (lower-cased) are left as buildx has them: neither updated
+// nor taken out.
+func applyLocked(ctx context.Context, bx Buildxer, s *Store, builder string, desired []engine.BuilderNode, keep ...string) (*SyncResult, error) {
 	recorded, err := s.SyncState(builder)
 	if err != nil {
 		return nil, err
@@ -283,7 +294,7 @@ func applyLocked(ctx context.Context, bx Buildxer, s *Store, builder string, des
 		}
 		return s.SetSyncState(builder, applied)
 	}
-	for _, c := range DiffBuilder(builder, desired, recorded, stored) {
+	for _, c := range keepNodes(DiffBuilder(builder, desired, recorded, stored), stored, keep) {
 		var stderr bytes.Buffer
 		if err := bx.Buildx(ctx, engine.Invocation{Args: c.Args, Stderr: &stderr}); err != nil {
 			_ = save()
@@ -351,6 +362,36 @@ const (
 	opLeave
 	opRemove
 )
+
+// keepNodes drops the changes that would take a kept node out of the
+// builder: its leave, or the removal of a builder that still holds it
+// (then the other stored nodes leave instead).
+func keepNodes(changes []BuilderChange, stored *engine.StoredBuilder, keep []string) []BuilderChange {
+	if len(keep) == 0 || stored == nil {
+		return changes
+	}
+	kept := func(name string) bool { return slices.Contains(keep, strings.ToLower(name)) }
+	holds := false
+	for _, n := range stored.Nodes {
+		holds = holds || kept(n.Name)
+	}
+	var out []BuilderChange
+	for _, c := range changes {
+		switch {
+		case c.op == opLeave && kept(c.node):
+			continue
+		case c.op == opRemove && holds:
+			for _, n := range stored.Nodes {
+				if !kept(n.Name) {
+					out = append(out, BuilderChange{What: "leave " + n.Name, Args: engine.LeaveArgs(stored.Name, n.Name), op: opLeave, node: n.Name})
+				}
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
 
 // DiffBuilder returns the buildx commands that turn a builder into desired
 // (nodes named, with Builder set), given what the registry recorded at the

@@ -314,29 +314,41 @@ func TestListReadOnly(t *testing.T) {
 	assertSnapshot(t, dir, before)
 }
 
-// A node file that cannot be read stops a registry sync (the node may be
-// the builder's), but not a build's: the build routed without it, as it
-// warned.
+// A node file that cannot be read does not stop a sync: the other nodes
+// are synced, and whatever buildx holds of the unreadable node (it may be
+// this builder's) is left as it is, and said.
 func TestSyncWithAnUnreadableNodeFile(t *testing.T) {
 	st := openStore(t)
 	amd1 := Node{Name: "amd1", Kind: KindLocal, Endpoint: "unix:///a.sock", Platforms: []string{"linux/amd64"}, Builder: "xb"}
-	if err := st.Put(amd1); err != nil {
-		t.Fatal(err)
+	arm1 := Node{Name: "arm1", Kind: KindLocal, Endpoint: "unix:///b.sock", Platforms: []string{"linux/arm64"}, Builder: "xb"}
+	for _, n := range []Node{amd1, arm1} {
+		if err := st.Put(n); err != nil {
+			t.Fatal(err)
+		}
 	}
-	writeFile(t, st.NodeFile("broken"), []byte("{"), 0o600)
 	bx := &enginetest.FakeBuildx{}
-	_, err := SyncBuilder(context.Background(), bx, st, "xb")
-	if want := "cannot sync builder xb while a node file is unreadable: node file " + st.NodeFile("broken") + " is not valid node JSON (unexpected end of JSON input): fix the file, or delete it (rm " +
-		st.NodeFile("broken") + ") and add the node again with xbuild nodes add"; errString(err) != want {
-		t.Errorf("SyncBuilder: %v\nwant %s", err, want)
-	}
-	assertCalls(t, bx)
-	norm, _ := amd1.Normalized()
-	plan := &Plan{Assignments: []Assignment{{Platform: "linux/amd64", Node: "amd1"}}}
-	if _, err := SyncRouted(context.Background(), bx, st, "xb", plan, []Node{norm}); err != nil {
+	if _, err := SyncBuilder(context.Background(), bx, st, "xb"); err != nil {
 		t.Fatal(err)
 	}
-	assertCalls(t, bx, "create --name xb --node amd1 --driver remote --platform linux/amd64 --timeout 2s unix:///a.sock")
+	bx.Reset()
+	writeFile(t, st.NodeFile("arm1"), []byte("{"), 0o600)
+	if err := st.Put(Node{Name: "amd1", Kind: KindLocal, Endpoint: "unix:///a2.sock", Platforms: []string{"linux/amd64"}, Builder: "xb"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := SyncBuilder(context.Background(), bx, st, "xb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// amd1 is updated, arm1 stays in buildx untouched
+	assertCalls(t, bx, "create --name xb --node amd1 --driver remote --append --platform linux/amd64 --timeout 2s unix:///a2.sock")
+	want := "arm1: its node file cannot be read (node file " + st.NodeFile("arm1") + " is not valid node JSON (unexpected end of JSON input): fix the file, or delete it (rm " +
+		st.NodeFile("arm1") + ") and add the node again with xbuild nodes add); left in the builder as it was"
+	if len(res.Left) != 1 || res.Left[0] != want {
+		t.Errorf("Left = %q\nwant %q", res.Left, want)
+	}
+	if sb, _ := bx.ReadBuilder("xb"); sb == nil || len(sb.Nodes) != 2 {
+		t.Errorf("buildx builder after the sync: %+v", sb)
+	}
 }
 
 func TestOneDriver(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/xbuild-dev/xbuild/internal/atomicfile"
 )
@@ -105,4 +107,36 @@ func (s *Store) SetSyncState(builder string, m map[string]string) error {
 		return err
 	}
 	return atomicfile.Write(path, append(b, '\n'), 0o600)
+}
+
+// buildersWith lists the builders whose last sync put a node called node
+// (compared ignoring case) in buildx, from their sync records: the way to
+// find the builders of a node whose own file cannot be read.
+func (s *Store) buildersWith(node string) ([]string, error) {
+	ents, err := os.ReadDir(s.buildersDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || ValidateName(name) != nil {
+			continue
+		}
+		rec, err := s.SyncState(name)
+		if err != nil {
+			continue
+		}
+		for n := range rec {
+			if strings.EqualFold(n, node) {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -19,20 +19,59 @@ import (
 // ("platfroms:") is an error naming the file, line and key instead of a
 // silently ignored setting.
 func CheckFile(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return err
 	}
 	return CheckBytes(path, data)
 }
 
+// MaxFileSize is the largest xbuild.yaml xbuild reads: a real one is a few
+// kilobytes, and a huge one (the wrong file) would cost the YAML parser a
+// minute and a gigabyte.
+const MaxFileSize = 1 << 20
+
+// ReadFile reads a config file, refusing one over MaxFileSize before
+// parsing anything.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		size := "more than 1 MiB"
+		if fi, err := f.Stat(); err == nil {
+			size = fmt.Sprintf("%.1f MiB", float64(fi.Size())/(1<<20))
+		}
+		return nil, fmt.Errorf("%s: %s is over the 1 MiB an xbuild.yaml may have: is it the right file?", path, size)
+	}
+	return data, nil
+}
+
 // CheckBytes is CheckFile on content already read; name is used in messages.
 func CheckBytes(name string, data []byte) error {
 	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil // an empty file is a valid, empty config
 		}
+		return fmt.Errorf("%s: not valid YAML: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	// a second document would be silently ignored by the loader
+	var second yaml.Node
+	if err := dec.Decode(&second); err == nil {
+		line := second.Line
+		if len(second.Content) > 0 {
+			line = second.Content[0].Line
+		}
+		return fmt.Errorf("%s:%d: a second YAML document (after ---): xbuild.yaml holds one; merge them or remove the ---", name, line)
+	} else if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: not valid YAML: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if len(doc.Content) == 0 {

@@ -74,7 +74,7 @@ func Load(src Sources) (*Loaded, error) {
 	// and searched for build-args as written
 	var data []byte
 	if path != "" {
-		if data, err = os.ReadFile(path); err != nil {
+		if data, err = ReadFile(path); err != nil {
 			return nil, err
 		}
 		if err := CheckBytes(path, data); err != nil {

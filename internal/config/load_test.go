@@ -624,3 +624,28 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// An xbuild.yaml is bounded: a huge one fails at once instead of taking
+// a minute and a gigabyte (issue 18), and a second YAML document is an
+// error rather than silently ignored.
+func TestConfigFileBounds(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.yaml")
+	big := "image: r.example/app\nbuild-args:\n" + strings.Repeat("  A_LONG_BUILD_ARGUMENT_NAME_0123456789: some value that goes on and on\n", 20000)
+	if err := os.WriteFile(huge, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Sources{ConfigFile: huge}); err == nil || err.Error() != huge+": 1.4 MiB is over the 1 MiB an xbuild.yaml may have: is it the right file?" {
+		t.Errorf("huge file: %v", err)
+	}
+	two := filepath.Join(dir, "two.yaml")
+	if err := os.WriteFile(two, []byte("image: r.example/app\n---\nimage: r.example/other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Sources{ConfigFile: two}); err == nil || err.Error() != two+":3: a second YAML document (after ---): xbuild.yaml holds one; merge them or remove the ---" {
+		t.Errorf("two documents: %v", err)
+	}
+	if err := CheckBytes("x.yaml", []byte("---\nimage: r.example/app\n")); err != nil {
+		t.Errorf("a leading --- is one document: %v", err)
+	}
+}
