@@ -23,7 +23,8 @@ type Exec struct {
 	// (["buildx"] for both docker and xbuild).
 	Program string
 	Prefix  []string
-	// Grace is how long a cancelled command gets between SIGTERM and SIGKILL.
+	// Grace is how long a cancelled command gets between SIGTERM and SIGKILL
+	// (xbuild's own child: 1 s, so Ctrl-C ends a build within a second or two).
 	Grace time.Duration
 	// Label names the runner in messages.
 	Label string
@@ -49,7 +50,7 @@ func NewSelf() (*Exec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding xbuild's own binary to run buildx in a child process: %w", err)
 	}
-	return &Exec{Program: exe, Prefix: []string{"buildx"}, Grace: 3 * time.Second, Label: NewEmbedded().Name()}, nil
+	return &Exec{Program: exe, Prefix: []string{"buildx"}, Grace: time.Second, Label: NewEmbedded().Name()}, nil
 }
 
 // Name implements Runner.
