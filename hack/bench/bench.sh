@@ -40,6 +40,8 @@ fi
 echo "bench: 3/3 harness (N=${BENCH_N:-5}${BENCH_ONLY:+, only $BENCH_ONLY})" >&2
 "$GO" build -o "$state/bench" ./hack/bench
 rc=0
-"$state/bench" -state "$state" -xbuild "${BIN:-bin/xbuild}" || rc=$?
+# one user of the farm at a time: the e2e suite (make e2e-run) takes the same lock
+mkdir -p "$FARM/run"
+flock -w 3600 "$FARM/run/e2e.lock" "$state/bench" -state "$state" -xbuild "${BIN:-bin/xbuild}" || rc=$?
 echo "bench: make bench wall time $(( $(date +%s) - start )) s (exit $rc)" >&2
 exit $rc

@@ -8,7 +8,8 @@
 // session, in a rotating order, and are compared as ratios of medians.
 //
 // Knobs (environment): BENCH_N (repetitions, default 5), BENCH_ONLY (a
-// comma list of P1..P7 and MB for the Go micro-benchmarks), BENCH_P7_SLEEP,
+// comma list of P1..P7, R1, R2 and MB for the Go micro-benchmarks), BENCH_P7_SLEEP,
+// BENCH_R2_TRIALS (default 10),
 // BENCH_DEADLINE (default 3h), BENCH_OUT (default docs/BENCHMARKS.md).
 package main
 
@@ -185,6 +186,8 @@ func mainErr(ctx context.Context, out, xbuild, state string) error {
 		{"P2", h.p2, "about 3 min (buildx ls waits 20 s per run when the node drops packets)"},
 		{"P7", h.p7, "about 4 min"},
 		{"P3", h.p3, "about 30 min: each emulated compile takes 4-6 min"},
+		{"R1", h.r1, "about 7 min: a failed run, its re-run and arm64 alone, N times"},
+		{"R2", h.r2, "about 10 min: 10 trials with the arm64 node cut off, and N clean builds"},
 	}
 	var ran []string
 	var failed []string

@@ -155,7 +155,7 @@ func loadDoc(path string) *Doc {
 
 // ---- writing -------------------------------------------------------------
 
-var sectionOrder = []string{"P1", "P2", "P3", "P4", "P5", "P6", "P7", "MB"}
+var sectionOrder = []string{"P1", "P2", "P3", "P4", "P5", "P6", "P7", "R1", "R2", "MB"}
 
 func (d *Doc) markdown() (string, error) {
 	var b strings.Builder
