@@ -392,7 +392,7 @@ func TestBuildWritesDockerContextAtBuildTime(t *testing.T) {
 	if got := strings.Join(be.eng.Calls(), "|"); got != "create --name xbuild-node-local --node local --driver docker-container --platform linux/amd64 --timeout 2s xbuild-local" {
 		t.Errorf("buildx calls: %q", got)
 	}
-	if want := "WARNING: No build nodes are registered: building on this machine's docker at unix://" + sock + " (linux/amd64 native).\n"; !strings.Contains(be.errOut.String(), want) {
+	if want := "WARNING: No build nodes are registered: building on this machine's Docker engine at unix://" + sock + " (linux/amd64 native).\n"; !strings.Contains(be.errOut.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, be.errOut)
 	}
 	if _, err := os.Stat(filepath.Join(be.env["XBUILD_CONFIG_DIR"], "builders", "xbuild-node-local.json")); err != nil {

@@ -47,7 +47,8 @@ echo "   The example's own xbuild.yaml sets the platforms, zstd level 19, the li
 echo "+ xbuild build --config examples/go-service/xbuild.yaml -t $REF --push --progress plain"
 s=$(date +%s)
 # the farm's hadolint (installed by farm-up), whatever else PATH offers
-XBUILD_LINT_HADOLINT=$(jq -r '.hadolint // empty' "$FARM/farm.json") \
+HADOLINT=$(jq -r '.hadolint // empty' "$FARM/farm.json")
+XBUILD_LINT_HADOLINT=$HADOLINT \
   "$XBUILD" build --config "$ROOT/examples/go-service/xbuild.yaml" -t "$REF" --push --progress plain \
   --metadata-file "$DEMO/report.json"
 took "$s"
@@ -55,11 +56,12 @@ took "$s"
 say "4/4 done in $(( $(date +%s) - T0 ))s — the report above is also in $DEMO/report.json"
 cat <<EOF
 Look at the result:
-  export XBUILD_CONFIG_DIR=$XBUILD_CONFIG_DIR DOCKER_CONFIG=$DOCKER_CONFIG SSL_CERT_FILE=$SSL_CERT_FILE
+  export XBUILD_CONFIG_DIR=$XBUILD_CONFIG_DIR DOCKER_CONFIG=$DOCKER_CONFIG SSL_CERT_FILE=$SSL_CERT_FILE XBUILD_LINT_HADOLINT=$HADOLINT
   $XBUILD nodes ls
+  $XBUILD verify $REF --platform linux/amd64,linux/arm64
   jq . $DEMO/report.json
   skopeo inspect --raw --cert-dir $FARM/certs/skopeo --authfile $DOCKER_CONFIG/config.json docker://$REF | jq .
-  bash $ROOT/hack/farm/netns.sh drop; $XBUILD nodes check; bash $ROOT/hack/farm/netns.sh restore   # a node going away
+  bash $ROOT/hack/farm/netns.sh drop arm64; $XBUILD nodes check; bash $ROOT/hack/farm/netns.sh restore arm64   # a node going away
 Clean up:
   make farm-down
 EOF

@@ -85,7 +85,7 @@ func planLocal(ctx context.Context, s *State) (*nodes.Plan, []nodes.Node, error)
 		}
 		if len(missing) > 0 {
 			return nil, nil, fmt.Errorf("no build nodes are registered, and this machine's %s at %s cannot build %s (it reports %s): install QEMU (apt-get install qemu-user-static binfmt-support), or register a native node: xbuild nodes add NAME --endpoint URL --platform %s",
-				cand.Kind, cand.Endpoint, strings.Join(missing, ", "), strings.Join(h.Platforms, ", "), missing[0])
+				daemonName(cand.Kind), cand.Endpoint, strings.Join(missing, ", "), strings.Join(h.Platforms, ", "), missing[0])
 		}
 		local, err := localNodes(cand, reported, s.Config.Platforms, s.Config.Builder)
 		if err != nil {
@@ -108,7 +108,7 @@ func planLocal(ctx context.Context, s *State) (*nodes.Plan, []nodes.Node, error)
 		}
 		// one warning about this machine instead of Route's per platform
 		plan.Warnings = nil
-		line := fmt.Sprintf("No build nodes are registered: building on this machine's %s at %s (%s native", cand.Kind, cand.Endpoint, orDash(natives))
+		line := fmt.Sprintf("No build nodes are registered: building on this machine's %s at %s (%s native", daemonName(cand.Kind), cand.Endpoint, orDash(natives))
 		if len(emulated) > 0 {
 			line += fmt.Sprintf(", %s through QEMU", strings.Join(emulated, ", "))
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s built through QEMU on this machine (RUN steps run emulated, 5-20x slower for compiling unless the Dockerfile cross-compiles on $BUILDPLATFORM): register native nodes with xbuild nodes add", strings.Join(emulated, ", ")))
@@ -187,6 +187,14 @@ func emulatedHere(requested, native []string, binfmtDir string) []string {
 		}
 	}
 	return out
+}
+
+// daemonName names a local daemon for messages: "BuildKit", "Docker engine".
+func daemonName(k nodes.Kind) string {
+	if k == nodes.KindDocker {
+		return "Docker engine"
+	}
+	return "BuildKit"
 }
 
 func orDash(list []string) string {

@@ -567,7 +567,7 @@ func TestPipelineLocalDefaultWhenNoNodes(t *testing.T) {
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
 	}
-	if !strings.Contains(h.err.String(), "WARNING: No build nodes are registered: building on this machine's local at unix:///run/qemu.sock (linux/amd64 native, linux/arm64 through QEMU).") {
+	if !strings.Contains(h.err.String(), "WARNING: No build nodes are registered: building on this machine's BuildKit at unix:///run/qemu.sock (linux/amd64 native, linux/arm64 through QEMU).") {
 		t.Errorf("no one-line notice:\n%s", h.err)
 	}
 	a := h.state.Plan.Assignments
@@ -651,7 +651,7 @@ func TestPipelineLocalDockerEngine(t *testing.T) {
 
 	h.state.BinfmtDir = binfmt(map[string]string{})
 	err := Run(context.Background(), h.state, Steps())
-	if want := "plan: no build nodes are registered, and this machine's docker at unix:///run/docker.sock cannot build linux/s390x (it reports " + native +
+	if want := "plan: no build nodes are registered, and this machine's Docker engine at unix:///run/docker.sock cannot build linux/s390x (it reports " + native +
 		"): install QEMU (apt-get install qemu-user-static binfmt-support), or register a native node: xbuild nodes add NAME --endpoint URL --platform linux/s390x"; err == nil || err.Error() != want {
 		t.Fatalf("without QEMU: %v\nwant %s", err, want)
 	}
@@ -675,7 +675,7 @@ func TestPipelineLocalDockerEngine(t *testing.T) {
 	if err := h.rerun(t); err != nil {
 		t.Fatalf("build: %v\n%s", err, h.err)
 	}
-	if want := "WARNING: No build nodes are registered: building on this machine's docker at unix:///run/docker.sock (" + native + " native, linux/s390x through QEMU).\n"; !strings.Contains(h.err.String(), want) {
+	if want := "WARNING: No build nodes are registered: building on this machine's Docker engine at unix:///run/docker.sock (" + native + " native, linux/s390x through QEMU).\n"; !strings.Contains(h.err.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, h.err)
 	}
 	if want := "WARNING: linux/s390x built through QEMU on this machine (RUN steps run emulated, 5-20x slower for compiling unless the Dockerfile cross-compiles on $BUILDPLATFORM): register native nodes with xbuild nodes add\n"; !strings.Contains(h.err.String(), want) {
@@ -717,5 +717,24 @@ func TestLintOutputIsMasked(t *testing.T) {
 	}
 	if !strings.Contains(h.err.String(), "Dockerfile:1 error XB005") {
 		t.Errorf("the finding is not shown:\n%s", h.err)
+	}
+}
+
+// A dry run that cannot route shows that as its plan (and fails like the
+// build would), instead of only an error.
+func TestDryRunWithNowhereToBuild(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	h.noRegisteredNodes(t)
+	h.state.Options.DryRun = true
+	err := Run(context.Background(), h.state, Steps())
+	if err == nil || !strings.Contains(err.Error(), "runs no BuildKit or Docker engine") {
+		t.Fatalf("err = %v", err)
+	}
+	out := h.out.String()
+	for _, want := range []string{"Plan (builder xbuild): linux/amd64, linux/arm64 cannot be routed:\n  no build nodes are registered and this machine runs no BuildKit or Docker engine",
+		"xbuild nodes add NODE --endpoint", "Nothing would be built: a build with these settings stops here."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
 	}
 }

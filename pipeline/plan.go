@@ -42,6 +42,9 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 		plan, err = routeRegistered(ctx, s, candidates)
 	}
 	if err != nil {
+		if s.Options.DryRun {
+			printNoPlan(s.Out, s, err)
+		}
 		return err
 	}
 	s.Plan = plan
@@ -276,6 +279,16 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 		fmt.Fprint(w, " (verify: false, so not verified)")
 	}
 	fmt.Fprintf(w, ", and only then tagged: %s\n", strings.Join(s.Config.Refs(), ", "))
+}
+
+// printNoPlan is the dry run's plan when the platforms have nowhere to
+// go: what was asked, and why it cannot run.
+func printNoPlan(w io.Writer, s *State, why error) {
+	fmt.Fprintf(w, "Plan (builder %s): %s cannot be routed:\n", s.Config.Builder, strings.Join(s.Config.Platforms, ", "))
+	for _, line := range strings.Split(s.Secrets.String(why.Error()), "\n") {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	fmt.Fprintln(w, "\nNothing would be built: a build with these settings stops here.")
 }
 
 // errNoPlan is returned by steps that need a plan when there is none.

@@ -170,7 +170,7 @@ func (b *platformBuilder) build(ctx context.Context, a nodes.Assignment) *Platfo
 			}
 			continue
 		}
-		r.Err = fmt.Errorf("%s (on node %s): %w", a.Platform, r.Node, err)
+		r.Err = fmt.Errorf("%s (on node %s): %w%s", a.Platform, r.Node, err, b.hint(r.Node, err))
 		return r
 	}
 }
@@ -287,6 +287,29 @@ func (b *platformBuilder) reroute(ctx context.Context, p string, lost []string) 
 		return nil, strings.TrimPrefix(err.Error(), p+": ")
 	}
 	return &plan.Assignments[0], ""
+}
+
+// hint adds what to do about a build failure that has a known cause.
+func (b *platformBuilder) hint(name string, err error) string {
+	n, _ := b.s.routedNode(name)
+	return bootstrapHint(n, err)
+}
+
+// bootstrapHint explains a docker node whose BuildKit container cannot
+// start because the BuildKit image cannot be pulled (buildx's
+// docker-container driver pulls moby/buildkit from Docker Hub by default).
+func bootstrapHint(n nodes.Node, err error) string {
+	if n.Kind != nodes.KindDocker {
+		return ""
+	}
+	msg := err.Error()
+	pulling := strings.Contains(msg, "moby/buildkit") || strings.Contains(msg, "registry-1.docker.io") || strings.Contains(msg, "pull access denied")
+	if !pulling {
+		return ""
+	}
+	return fmt.Sprintf("\n  the Docker engine at %s runs BuildKit in a container from the image moby/buildkit, which it could not pull: "+
+		"register the engine with an image it can reach (xbuild nodes add %s --kind docker --endpoint %s --driver-opt image=REGISTRY/moby/buildkit:TAG), "+
+		"or run buildkitd on this machine (buildkitd --addr unix:///run/buildkit/buildkitd.sock) and build there", n.Endpoint, n.Name, n.Endpoint)
 }
 
 // transientPush says why a failed build is worth running again on the same

@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/nodes"
 )
 
 func TestPlatformCacheRef(t *testing.T) {
@@ -52,5 +55,19 @@ func TestSplitSpec(t *testing.T) {
 	local.Image, local.Outputs = nil, []string{"type=cacheonly"}
 	if got := splitSpec(local, "linux/amd64", ""); got.Image != nil || !slices.Equal(got.Outputs, []string{"type=cacheonly"}) || !slices.Equal(got.Platforms, []string{"linux/amd64"}) {
 		t.Errorf("no push: %+v", got)
+	}
+}
+
+func TestBootstrapHint(t *testing.T) {
+	docker := nodes.Node{Name: "local", Kind: nodes.KindDocker, Endpoint: "unix:///var/run/docker.sock"}
+	pullErr := errors.New(`ERROR: failed to initialize builder xbuild-node-local: Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host`)
+	if h := bootstrapHint(docker, pullErr); !strings.Contains(h, "--driver-opt image=REGISTRY/moby/buildkit:TAG") || !strings.Contains(h, "buildkitd --addr unix:///run/buildkit/buildkitd.sock") {
+		t.Errorf("hint = %q", h)
+	}
+	if h := bootstrapHint(docker, errors.New("process did not complete successfully: exit code: 2")); h != "" {
+		t.Errorf("a build error got a pull hint: %q", h)
+	}
+	if h := bootstrapHint(nodes.Node{Name: "amd1", Kind: nodes.KindBuildKit}, pullErr); h != "" {
+		t.Errorf("a BuildKit node got a docker hint: %q", h)
 	}
 }

@@ -274,7 +274,7 @@ func TestBuildLocalDefaultWithoutNodes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, tail(stderr, 40))
 	}
-	if !strings.Contains(stderr, "No build nodes are registered: building on this machine's local at "+farm.Nodes.AMD64.Socket+" (linux/amd64 native, linux/arm64 through QEMU)") {
+	if !strings.Contains(stderr, "No build nodes are registered: building on this machine's BuildKit at "+farm.Nodes.AMD64.Socket+" (linux/amd64 native, linux/arm64 through QEMU)") {
 		t.Errorf("no one-line notice:\n%s", tail(stderr, 20))
 	}
 	rep := decodeReport(t, stdout)
