@@ -50,6 +50,10 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 		s.Log.Info("built %s; nothing was pushed (no --push): the result is in the nodes' build cache", strings.Join(s.Config.Platforms, ", "))
 		return nil
 	}
+	if s.Config.PushByDigest {
+		s.Log.Info("pushed by digest to %s, no index and no tag (push-by-digest): verifying each platform", s.repo)
+		return nil
+	}
 	reg, err := s.registry()
 	if err != nil {
 		return err

@@ -39,6 +39,9 @@ type fakeEngine struct {
 	// the build's context ends, as a build on a lost node does); an error
 	// fails the build.
 	onBuild func(ctx context.Context, spec engine.BuildSpec) error
+	// pushes, when set, is the digest a platform's build pushes (by
+	// platform) instead of "sha256:push-ARCH".
+	pushes map[string]string
 }
 
 // Build records the spec; a one-platform build (every build but -o
@@ -61,6 +64,9 @@ func (e *fakeEngine) Build(ctx context.Context, spec engine.BuildSpec, opts engi
 		if err := hook(ctx, spec); err != nil {
 			return nil, err
 		}
+	}
+	if d, ok := e.pushes[spec.Platforms[0]]; ok && len(spec.Platforms) == 1 {
+		return &engine.BuildResult{Digest: d}, nil
 	}
 	if len(spec.Platforms) == 1 {
 		return &engine.BuildResult{Digest: "sha256:push-" + platformArch(spec.Platforms[0])}, nil

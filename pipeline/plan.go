@@ -67,6 +67,9 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 		if s.repo, err = oneRepository(c.Refs()); err != nil {
 			return err
 		}
+		if c.PushByDigest {
+			byDigestNotice(s)
+		}
 		if s.Resume, err = prepareResume(ctx, s); err != nil {
 			return err
 		}
@@ -272,6 +275,10 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 	fmt.Fprintln(w, "(to read the result, xbuild also passes --progress rawjson and --metadata-file FILE to each build)")
 	if !s.Config.Push {
 		fmt.Fprintln(w, "\nNothing would be pushed (no --push).")
+		return
+	}
+	if s.Config.PushByDigest {
+		printByDigestPlan(w, s)
 		return
 	}
 	fmt.Fprintf(w, "\nThen: one index of the platforms pushed by digest to %s, verified in the registry", s.repo)

@@ -28,6 +28,9 @@ func (PublishStep) Skip(s *State) (bool, string) {
 
 // Run implements Step.
 func (PublishStep) Run(ctx context.Context, s *State) error {
+	if s.Config.PushByDigest {
+		return publishDigests(ctx, s)
+	}
 	if s.Build == nil || s.Build.Digest == "" {
 		return errors.New("internal error: no index to tag")
 	}

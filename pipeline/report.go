@@ -30,6 +30,11 @@ type Report struct {
 	Warnings  []string         `json:"warnings,omitempty"`
 	// SizeBudget is the configured budget in bytes (0: none).
 	SizeBudget int64 `json:"sizeBudget,omitempty"`
+	// PushByDigest marks a build that pushes its platforms by digest only
+	// (no index, no tag); Digests is what it pushed, once verified.
+	PushByDigest bool        `json:"pushByDigest,omitempty"`
+	Digests      *DigestFile `json:"digests,omitempty"`
+	DigestFile   string      `json:"digestFile,omitempty"`
 }
 
 // PlatformReport is one platform's row.
@@ -78,6 +83,11 @@ func (ReportStep) Run(ctx context.Context, s *State) error {
 		}
 	} else {
 		writeTable(s.Err, rep)
+		if rep.Digests != nil {
+			for _, line := range byDigestLines(rep.Digests) {
+				fmt.Fprintln(s.Out, line)
+			}
+		}
 		if rep.Published && rep.Digest != "" && len(rep.Refs) > 0 {
 			if repo, err := repository(rep.Refs[0]); err == nil {
 				fmt.Fprintf(s.Out, "%s@%s\n", repo, rep.Digest)
@@ -104,6 +114,12 @@ func buildReport(s *State) *Report {
 		Builder:   s.Config.Builder,
 		Steps:     s.Timings,
 		Verify:    s.Verify,
+
+		PushByDigest: s.Config.PushByDigest,
+		Digests:      s.Digests,
+	}
+	if s.Digests != nil {
+		rep.DigestFile = s.Config.DigestFile
 	}
 	if s.Failed != nil {
 		rep.Error = s.Secrets.String(s.Failed.Error())
@@ -138,6 +154,15 @@ func buildReport(s *State) *Report {
 func writeTable(w io.Writer, rep *Report) {
 	fmt.Fprintln(w)
 	switch {
+	case rep.Digests != nil:
+		verified := "verified"
+		if len(rep.Digests.Platforms) > 0 && rep.Digests.Platforms[0].Verify.Result != VerifyPassed {
+			verified = "not verified (verify: false)"
+		}
+		fmt.Fprintf(w, "Pushed by digest to %s, %s, not tagged (push-by-digest): xbuild merge assembles and tags the index\n", rep.Digests.Repository, verified)
+		if rep.DigestFile != "" {
+			fmt.Fprintf(w, "Digest file %s\n", rep.DigestFile)
+		}
 	case rep.Published:
 		fmt.Fprintf(w, "Published %s\n", strings.Join(rep.Refs, ", "))
 		if rep.Digest != "" {

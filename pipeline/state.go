@@ -21,6 +21,9 @@ type Options struct {
 	Outputs []string
 	NoCache bool
 	Pull    bool
+	// DigestFiles are the digest files (or directories of them) `xbuild
+	// merge` assembles into one index (see MergeStep).
+	DigestFiles []string
 }
 
 // Registry reads pushed images back (verify, resume) and writes the
@@ -108,6 +111,9 @@ type State struct {
 	Verify *VerifyReport
 	// Filled by publish: the tags written.
 	Tagged []string
+	// Digests is what a push-by-digest build pushed (its digest file),
+	// filled by publish instead of tags.
+	Digests *DigestFile
 	// Filled by report.
 	Report *Report
 	// Failed is the error that stopped the pipeline, for the steps that
@@ -119,6 +125,9 @@ type State struct {
 	nodesListed bool
 	// repo is the repository every platform is pushed to by digest.
 	repo string
+	// platformChecks counts the passed checks of each platform verified
+	// by digest (push-by-digest).
+	platformChecks map[string]int
 }
 
 func (s *State) now() time.Time {

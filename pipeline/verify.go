@@ -91,6 +91,9 @@ func (VerifyStep) Skip(s *State) (bool, string) {
 
 // Run implements Step.
 func (VerifyStep) Run(ctx context.Context, s *State) error {
+	if s.Config.PushByDigest {
+		return verifyByDigest(ctx, s)
+	}
 	if s.Build == nil || s.Build.Digest == "" {
 		return errors.New("no pushed index to verify")
 	}

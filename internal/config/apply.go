@@ -20,7 +20,7 @@ func (l *Loaded) resolveFilePaths() {
 	if dir == "." {
 		return
 	}
-	for key, p := range map[string]*string{"dockerfile": &l.Dockerfile, "context": &l.Context, "metadata-file": &l.MetadataFile} {
+	for key, p := range map[string]*string{"dockerfile": &l.Dockerfile, "context": &l.Context, "metadata-file": &l.MetadataFile, "digest-file": &l.DigestFile} {
 		if *p != "" && !filepath.IsAbs(*p) && l.Source(key) == l.File {
 			*p = filepath.Join(dir, *p)
 		}
@@ -71,4 +71,13 @@ func (l *Loaded) mergeBuildArgs(flags []string, getenv func(string) string) erro
 	// entries were checked above, so Validate can only find fault with those.
 	l.BuildArgs = merged
 	return nil
+}
+
+// applyPushByDigest makes push-by-digest a push: the platforms are pushed,
+// by digest only. push then names push-by-digest's source.
+func (l *Loaded) applyPushByDigest() {
+	if l.PushByDigest && !l.Push {
+		l.Push = true
+		l.sources["push"] = l.Source("push-by-digest")
+	}
 }

@@ -69,6 +69,13 @@ type Config struct {
 	MetadataFile string `mapstructure:"metadata-file" yaml:"metadata-file"`
 	// Report is the report format: table or json.
 	Report string `mapstructure:"report" yaml:"report"`
+	// PushByDigest pushes each platform by digest and verifies it, but
+	// assembles no index and writes no tag: a CI runner's half of a build
+	// that `xbuild merge` finishes. It implies Push.
+	PushByDigest bool `mapstructure:"push-by-digest" yaml:"push-by-digest"`
+	// DigestFile receives, with PushByDigest, what each platform pushed
+	// (the input of `xbuild merge`).
+	DigestFile string `mapstructure:"digest-file" yaml:"digest-file"`
 }
 
 // Proxy is the proxy policy. Values given here win over the environment.

@@ -132,6 +132,7 @@ func Load(src Sources) (*Loaded, error) {
 	}
 	l.resolveFilePaths()
 	l.applyContextArg(src.ContextArg)
+	l.applyPushByDigest()
 	if src.NoLint {
 		l.Lint.Enabled = false
 		l.sources["lint.enabled"] = "--no-lint"

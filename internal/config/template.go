@@ -16,7 +16,7 @@ tags: []
 platforms:
   - linux/amd64
   - linux/arm64
-# Paths in this file (dockerfile, context, metadata-file) are relative to the file itself.
+# Paths in this file (dockerfile, context, metadata-file, digest-file) are relative to the file itself.
 dockerfile: Dockerfile
 context: .
 # Dockerfile stage to build; empty builds the last stage.
@@ -82,4 +82,11 @@ cache-to: []
 metadata-file: ""
 # Report format: table (on stderr) or json (on stdout).
 report: table
+
+# CI runners: push each platform by digest and verify it, with no index and no tag
+# (implies push); the tags come from "xbuild merge" in a last job.
+push-by-digest: false
+# With push-by-digest: write what was pushed (repository, platform, digest, size, node,
+# verify result) as JSON to this file, the input of "xbuild merge".
+digest-file: ""
 `

@@ -102,6 +102,9 @@ func (c Config) Problems() []Problem {
 			}
 		}
 	}
+	if c.DigestFile != "" && !c.PushByDigest {
+		bad("digest-file", "is written by a push-by-digest build only: add --push-by-digest (or push-by-digest: true), or drop it")
+	}
 	if c.Push && len(c.Refs()) == 0 {
 		bad("push", "nothing to push to: set image and tags, or pass -t REGISTRY/APP:TAG")
 	}
