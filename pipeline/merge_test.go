@@ -151,7 +151,7 @@ func TestMergeFailuresWriteNoTag(t *testing.T) {
 		}, setup: func(h *mergeHarness) { h.reg.files["sha256:arm64/app"] = elfHeader(62) },
 			wantErr: []string{"verify: 2 check(s) failed on the unverified index registry.example.com/team/app@" + indexDigest, "linux/arm64 binary-arch: /app is x86-64",
 				"linux/amd64, linux/arm64 identical-binary: /app is byte-identical in linux/amd64 and linux/arm64", "no tag was created or moved"},
-			merged:  true},
+			merged: true},
 		{name: "the size budget", files: func(t *testing.T, dir string) []string {
 			return []string{writeDigests(t, dir, "a.json", repo, "linux/amd64 "+pushAMD+" a", "linux/arm64 "+pushARM+" b")}
 		}, setup: func(h *mergeHarness) { h.state.Config.SizeBudget = "1.45MB" },
