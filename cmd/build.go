@@ -49,6 +49,8 @@ var buildBindings = []flagBinding{
 	{Key: "stall-timeout", Flag: "stall-timeout"},
 	{Key: "health-timeout", Flag: "health-timeout"},
 	{Key: "verify", Flag: "verify"},
+	{Key: "push-by-digest", Flag: "push-by-digest"},
+	{Key: "digest-file", Flag: "digest-file"},
 }
 
 // NewBuildCmd builds `xbuild build`.
@@ -75,6 +77,12 @@ func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *c
              types, no proxy value in the image
   5. report  digest, per-platform size and node, step times (--report json for machines)
 
+With --push-by-digest (CI runners, one platform each): every platform is pushed
+by digest and verified by that digest; no index is assembled and no tag is
+written (a tag given with -t is ignored: only its repository is used).
+--digest-file writes what was pushed as JSON; ` + "`xbuild merge`" + ` in a last job
+assembles the runners' files into one index, verifies it and only then tags it.
+
 Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that order.`,
 		Example: `  # build both architectures and push one manifest list
   xbuild build --platform linux/amd64,linux/arm64 -t registry.example.com/app:1.2.3 --push
@@ -86,7 +94,10 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
   xbuild build --dry-run
 
   # build an example project without pushing
-  xbuild build examples/go-service`,
+  xbuild build examples/go-service
+
+  # on a CI runner: push this platform by digest and verify it; the merge job tags
+  xbuild build --platform linux/arm64 -t registry.example.com/app --push-by-digest --digest-file digests/linux-arm64.json`,
 		GroupID: "main",
 		Args:    rangeArgs(0, 1, "at most one CONTEXT directory"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -116,6 +127,8 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	fl.Duration("stall-timeout", 0, "fail a build that reports no progress for this long (default 10m)")
 	fl.Duration("health-timeout", 0, "per-node health-check timeout (default 2.5s)")
 	fl.Bool("verify", true, "after --push, read the image back from the registry and check it")
+	fl.Bool("push-by-digest", false, "push each platform by digest and verify it, with no index and no tag (CI runners; xbuild merge tags); implies --push")
+	fl.String("digest-file", "", "with --push-by-digest, write what was pushed as JSON to this file (the input of xbuild merge)")
 	fl.StringArrayVarP(&opts.outputs, "output", "o", nil, "extra buildx output without --push, e.g. type=oci,dest=image.tar")
 	fl.BoolVar(&opts.noCache, "no-cache", false, "do not use the build cache")
 	fl.BoolVar(&opts.pull, "pull", false, "always pull base images")

@@ -50,6 +50,9 @@ Configuration comes from flags, then XBUILD_* environment variables, then
 		NewLintCmd(f),
 		NewBuildCmd(f),
 		NewVerifyCmd(f),
+		NewMergeCmd(f),
+		NewLoginCmd(f),
+		NewLogoutCmd(f),
 		NewBuildxCmd(f),
 	)
 	root.SetHelpCommandGroupID("setup")
