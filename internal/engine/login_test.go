@@ -71,9 +71,9 @@ func TestDockerLoginFileStore(t *testing.T) {
 	got := readConfig(t, dir)
 	want := map[string]any{
 		"auths": map[string]any{
-			"other.example.com":           map[string]any{"auth": "b3RoZXI6cHc="},
+			"other.example.com":            map[string]any{"auth": "b3RoZXI6cHc="},
 			"https://registry.example.com": map[string]any{"auth": "b2xkOm9sZA=="},
-			"registry.example.com":        map[string]any{"auth": "Y2k6czNjcmV0"}, // ci:s3cret
+			"registry.example.com":         map[string]any{"auth": "Y2k6czNjcmV0"}, // ci:s3cret
 		},
 		"credHelpers":    map[string]any{"gcr.io": "gcloud"},
 		"currentContext": "farm",
