@@ -97,4 +97,32 @@ func TestExampleReleaseMakefile(t *testing.T) {
 	if _, images := readIndex(t, r); len(images) != 2 {
 		t.Errorf("released index has %v", keys(images))
 	}
+
+	// the CI path: each platform by digest (as two runners would), then the
+	// merge; the same version tag, written again after the merged index
+	// passed verify
+	for _, target := range []string{"release-digest PLATFORM=linux/amd64", "release-digest PLATFORM=linux/arm64", "release-merge"} {
+		args := append([]string{"-C", filepath.Join(repoRoot(t), "examples", "release")}, strings.Fields(target)...)
+		cmd := exec.Command("make", append(args, "REGISTRY="+farm.Registry.Push+"/e2e", "XBUILD_BUILDER=rel", "XBUILD="+xbuildBin, "DIST="+dist)...)
+		cmd.Env = append(envList(e.baseEnv()), "XBUILD_LINT_HADOLINT="+farm.Hadolint)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make %s: %v\n%s", target, err, tail(string(out), 40))
+		}
+	}
+	for _, p := range []string{"linux-amd64.json", "linux-arm64.json"} {
+		if _, err := os.Stat(filepath.Join(dist, "digests", p)); err != nil {
+			t.Errorf("release-digest wrote no %s: %v", p, err)
+		}
+	}
+	merged, err := os.ReadFile(filepath.Join(dist, "image.ref"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := strings.TrimSpace(string(merged))
+	if !strings.HasPrefix(m, farm.Registry.Push+"/e2e/go-service@sha256:") {
+		t.Errorf("image.ref after release-merge = %q", m)
+	}
+	if _, images := readIndex(t, m); len(images) != 2 {
+		t.Errorf("merged index has %v", keys(images))
+	}
 }
