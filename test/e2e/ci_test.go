@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"debug/elf"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -245,7 +246,7 @@ func ciLogin(t *testing.T, dir string) {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Auths) != 1 || cfg.Auths[farm.Registry.Push]["auth"] != basicAuth(farm.Registry.User, password) {
+	if len(cfg.Auths) != 1 || cfg.Auths[farm.Registry.Push]["auth"] != base64.StdEncoding.EncodeToString([]byte(farm.Registry.User+":"+password)) {
 		t.Errorf("config.json: %s", b)
 	}
 }
