@@ -126,6 +126,21 @@ func TestCIRunnersBuildByDigestThenMerge(t *testing.T) {
 				if !tagExists(t, repo+"@"+p.Digest) {
 					t.Errorf("%s@%s is not in the registry", repo, p.Digest)
 				}
+				if r.node == "arm64" {
+					// the push used the login: logged out, the same build is refused
+					if out, _, code := runXbuild(t, nil, "logout", farm.Registry.Push); code != 0 || out != "Removing login credentials for "+farm.Registry.Push+"\n" {
+						t.Errorf("logout: exit %d, %q", code, out)
+					}
+					other := filepath.Join(t.TempDir(), "unauthorized.json")
+					_, stderr, code := runXbuild(t, nil, "build", appDir(t), "--no-lint", "--platform", r.platform, "-t", ref,
+						"--push-by-digest", "--digest-file", other, "--progress", "plain")
+					if code != 1 || !strings.Contains(strings.ToLower(stderr), "401 unauthorized") {
+						t.Errorf("build after logout: exit %d\n%s", code, tail(stderr, 20))
+					}
+					if _, err := os.Stat(other); !os.IsNotExist(err) {
+						t.Errorf("a failed build wrote its digest file: %v", err)
+					}
+				}
 			})
 		}
 	})
