@@ -51,7 +51,7 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 		return nil
 	}
 	if s.Config.PushByDigest {
-		s.Log.Info("pushed by digest to %s, no index and no tag (push-by-digest): verifying each platform", s.repo)
+		s.Log.Info("pushed by digest to %s: no index and no tag (push-by-digest)", s.repo)
 		return nil
 	}
 	reg, err := s.registry()

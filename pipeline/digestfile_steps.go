@@ -18,8 +18,12 @@ import (
 // `xbuild merge` (MergeSteps) assembles, verifies and tags the index.
 
 // byDigestNotice says, once, that the tags of a push-by-digest build are
-// not written: only their repository is used.
+// not written: only their repository is used. The implicit IMAGE:latest of
+// a config without tags is not worth a word.
 func byDigestNotice(s *State) {
+	if len(s.Config.Tags) == 0 {
+		return
+	}
 	var ignored []string
 	for _, r := range s.Config.Refs() {
 		if r != s.repo {

@@ -261,3 +261,19 @@ func TestReadDigestFiles(t *testing.T) {
 		})
 	}
 }
+
+// With only an image (no tags), there is no tag to ignore: nothing is said.
+func TestPipelinePushByDigestImageOnly(t *testing.T) {
+	h, _ := byDigestConfig(t, "linux/arm64")
+	h.state.Config.Image, h.state.Config.Tags = "registry.example.com/team/app", nil
+	h.state.Registry = byDigestRegistry("gzip")
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	if strings.Contains(h.err.String(), "is ignored") {
+		t.Errorf("stderr:\n%s", h.err)
+	}
+	if h.state.Digests == nil || h.state.Digests.Repository != "registry.example.com/team/app" {
+		t.Errorf("digests = %+v", h.state.Digests)
+	}
+}
