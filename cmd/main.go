@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/xbuild-dev/xbuild/internal/iostreams"
+	"github.com/xbuild-dev/xbuild/pipeline"
 )
 
 // Exit codes, the same for every command.
@@ -37,13 +38,20 @@ func handleError(io *iostreams.IOStreams, err error, ctx context.Context) int {
 	if err == nil {
 		return ExitOK
 	}
+	// Ctrl-C first: whatever a command made of its cancelled work (a
+	// failed check, say) is no verdict
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		var intr *pipeline.Interrupted
+		if errors.As(err, &intr) {
+			fmt.Fprintf(io.ErrOut, "xbuild: %v\n", intr)
+		} else {
+			fmt.Fprintln(io.ErrOut, "xbuild: interrupted")
+		}
+		return ExitInterrupted
+	}
 	var silent *SilentError
 	if errors.As(err, &silent) {
 		return silent.Code
-	}
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-		fmt.Fprintln(io.ErrOut, "xbuild: interrupted")
-		return ExitInterrupted
 	}
 	var usage *UsageError
 	if errors.As(err, &usage) || isCobraUsageError(err) {

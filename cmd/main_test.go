@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/xbuild-dev/xbuild/internal/iostreams"
+	"github.com/xbuild-dev/xbuild/pipeline"
 )
 
 func TestHandleErrorExitCodes(t *testing.T) {
@@ -28,6 +29,10 @@ func TestHandleErrorExitCodes(t *testing.T) {
 		{"wrapped silent", context.Background(), fmt.Errorf("x: %w", &SilentError{Code: 3}), 3, ""},
 		{"interrupted", cancelled, context.Canceled, ExitInterrupted, "xbuild: interrupted\n"},
 		{"interrupted, any error", cancelled, errors.New("buildx: context canceled"), ExitInterrupted, "xbuild: interrupted\n"},
+		{"interrupted pipeline", cancelled, &pipeline.Interrupted{Step: "build", Left: "no tag was created or moved", Err: context.Canceled}, ExitInterrupted,
+			"xbuild: interrupted in the build step: no tag was created or moved\n"},
+		// nodes check after Ctrl-C: its cancelled checks are no verdict
+		{"interrupted, silent", cancelled, &SilentError{Code: ExitFailure}, ExitInterrupted, "xbuild: interrupted\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

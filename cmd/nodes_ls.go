@@ -95,6 +95,9 @@ func runNodesLs(c *cobra.Command, f *Factory, opts *nodesLsOptions) error {
 		return nil
 	}
 	health := hc.checker.Check(c.Context(), list)
+	if err := c.Context().Err(); err != nil {
+		return err // Ctrl-C: the cancelled checks say nothing about the nodes
+	}
 
 	rows := make([]nodeStatus, len(list))
 	unhealthy := 0

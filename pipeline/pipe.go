@@ -56,7 +56,9 @@ type Timing struct {
 
 // Run runs steps in order. Each step is logged, timed and, when it fails,
 // its error is wrapped with its name; later steps do not run, except the
-// Finally ones. Run returns the first failure.
+// Finally ones. Run returns the first failure. Ctrl-C (ctx cancelled)
+// stops the pipeline with an *Interrupted error and nothing more is
+// printed: the Finally steps do not run either.
 func Run(ctx context.Context, s *State, steps []Step) error {
 	registerSecrets(s)
 	var failed error
@@ -65,8 +67,8 @@ func Run(ctx context.Context, s *State, steps []Step) error {
 			if f, ok := st.(Finally); !ok || !f.Finally() {
 				continue
 			}
-		} else if err := ctx.Err(); err != nil {
-			return err
+		} else if ctx.Err() != nil {
+			return s.interrupted(ctx, st, context.Cause(ctx))
 		}
 		if sk, ok := st.(Skipper); ok {
 			if skip, why := sk.Skip(s); skip {
@@ -89,6 +91,9 @@ func Run(ctx context.Context, s *State, steps []Step) error {
 		}
 		if failed != nil {
 			continue // a Finally step's own failure does not hide the first one
+		}
+		if err != nil && ctx.Err() != nil {
+			return s.interrupted(ctx, st, err)
 		}
 		if err != nil {
 			failed = wrapStep(ctx, st, err)

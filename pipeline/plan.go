@@ -145,6 +145,9 @@ func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*n
 	}
 	start := s.now()
 	s.Health = checker.Check(ctx, candidates)
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx) // Ctrl-C: the cancelled checks say nothing about the nodes
+	}
 	health := map[string]nodes.Health{}
 	for _, h := range s.Health {
 		health[h.Node] = h

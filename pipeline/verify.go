@@ -206,6 +206,7 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 	// every manifest is read at the same time (registry round trips and
 	// layer downloads dominate this step); results keep the index's order.
 	// The first error stops the others.
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -237,6 +238,9 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 		})
 	}
 	wg.Wait()
+	if parent.Err() != nil {
+		return nil, context.Cause(parent) // Ctrl-C: checks that failed on cancelled reads are no verdict
+	}
 	if firstErr != nil {
 		return nil, firstErr
 	}
