@@ -45,7 +45,7 @@ e2e: build ## farm-up, end-to-end tests against the farm, farm-down (even on fai
 RUN ?=
 e2e-run: build ## end-to-end tests against a running farm (RUN=TestName to pick), one run at a time
 	@mkdir -p $(XBUILD_FARM_DIR)/run
-	flock -w 3600 $(XBUILD_FARM_DIR)/run/e2e.lock env XBUILD_BIN=$(CURDIR)/$(BIN) XBUILD_HADOLINT=$(XBUILD_FARM_DIR)/bin/hadolint \
+	flock -o -w 3600 $(XBUILD_FARM_DIR)/run/e2e.lock env XBUILD_BIN=$(CURDIR)/$(BIN) XBUILD_HADOLINT=$(XBUILD_FARM_DIR)/bin/hadolint \
 	  $(GO) test -count=1 -tags e2e -timeout 60m -v $(if $(RUN),-run '$(RUN)') ./test/e2e/ $(if $(RUN),,./internal/lint/)
 
 # Fuzz targets as PACKAGE:FUNCTION, run one after the other by `make fuzz`.

@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,11 +82,11 @@ func TestFaultRegistryKilledDuringPush(t *testing.T) {
 		t.Fatalf("no upload to %s reached the registry while the build ran\n%s", uploads, tail(p.stderr.String(), 30))
 	}
 	repairOnCleanup(t)
-	killFarmDaemon(t, "registry-push")
-	killed := time.Now()
+	killed := killFarmDaemon(t, "registry-push")
 	code := p.wait(t, 3*time.Minute)
 	t.Logf("the build exited %s after the registry was killed", p.exitedAt.Sub(killed).Round(time.Millisecond))
 	stderr := p.stderr.String()
+	t.Logf("xbuild said:\n%s", tail(stderr, 12))
 	if code != 1 || !strings.Contains(stderr, "502 Bad Gateway") || !strings.Contains(stderr, "NOT published") {
 		t.Errorf("exit %d, want 1, naming the registry's 502 and that nothing was published\n%s", code, tail(stderr, 30))
 	}
@@ -124,14 +125,14 @@ func TestFaultNodeProcessKilledMidBuild(t *testing.T) {
 	n := nonce()
 
 	p := startXbuild(t, nil, faultsBuild(t, ref, n, 60)...)
-	p.waitFor(t, n, 2*time.Minute) // the RUN step echoes the nonce, then sleeps
+	p.waitForRun(t, n, 2*time.Minute)
 	repairOnCleanup(t)
-	killFarmDaemon(t, "buildkitd-amd64")
-	killed := time.Now()
+	killed := killFarmDaemon(t, "buildkitd-amd64")
 	code := p.wait(t, 2*time.Minute)
 	took := p.exitedAt.Sub(killed)
 	t.Logf("the build exited %s after the node's buildkitd was killed", took.Round(time.Millisecond))
 	stderr := p.stderr.String()
+	t.Logf("xbuild said:\n%s", tail(stderr, 12))
 	if code != 1 || !strings.Contains(stderr, "linux/amd64: node amd1 was lost mid-build") || !strings.Contains(stderr, "no other node can build it") {
 		t.Errorf("exit %d, want 1 naming the lost node amd1\n%s", code, tail(stderr, 30))
 	}
@@ -168,6 +169,7 @@ func TestFaultExpiredClientCertificate(t *testing.T) {
 	expiredMsg := "--tls-cert " + filepath.Join(expired, "cert.pem") + ": the client certificate expired on "
 
 	_, stderr, code := runXbuild(t, nil, append([]string{"nodes", "add", "amd2", "--endpoint", farm.Nodes.AMD64B.Endpoint}, tlsIn(expired)...)...)
+	t.Logf("nodes add said:\n%s", stderr)
 	if code != 1 || !strings.Contains(stderr, expiredMsg) {
 		t.Errorf("nodes add with an expired certificate: exit %d, want 1 and %q\n%s", code, expiredMsg, stderr)
 	}
@@ -185,11 +187,13 @@ func TestFaultExpiredClientCertificate(t *testing.T) {
 	}
 	expiredMsg = "--tls-cert " + filepath.Join(valid, "cert.pem") + ": the client certificate expired on "
 	_, stderr, code = runXbuild(t, nil, "nodes", "check", "amd1")
+	t.Logf("nodes check said:\n%s", stderr)
 	if code != 1 || !strings.Contains(stderr, "amd1: tls-error: "+expiredMsg) {
 		t.Errorf("nodes check: exit %d, want 1 and amd1 tls-error %q\n%s", code, expiredMsg, stderr)
 	}
 	ref := uniqueRef(t, "faults")
 	_, stderr, code = runXbuild(t, nil, faultsBuild(t, ref, nonce(), 0)...)
+	t.Logf("build said:\n%s", tail(stderr, 12))
 	if code != 1 || !strings.Contains(stderr, "amd1") || !strings.Contains(stderr, expiredMsg) {
 		t.Errorf("build: exit %d, want 1 naming amd1 and %q\n%s", code, expiredMsg, tail(stderr, 20))
 	}
@@ -295,6 +299,7 @@ func TestFaultConfigDirFull(t *testing.T) {
 
 	args := append([]string{"nodes", "add", "amd2", "--endpoint", farm.Nodes.AMD64B.Endpoint}, tlsArgs()...)
 	_, stderr, code := runXbuild(t, nil, args...)
+	t.Logf("nodes add said:\n%s", stderr)
 	want := filepath.Join(e.ConfigDir, "nodes", "amd2.json")
 	if code != 1 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "no space left on device") {
 		t.Errorf("nodes add on a full config dir: exit %d, want 1 naming %s and the full disk\n%s", code, want, stderr)
@@ -303,6 +308,7 @@ func TestFaultConfigDirFull(t *testing.T) {
 
 	ref := uniqueRef(t, "faults")
 	_, stderr, code = runXbuild(t, nil, faultsBuild(t, ref, nonce(), 0)...)
+	t.Logf("build said:\n%s", tail(stderr, 12))
 	if code != 0 || !strings.Contains(stderr, "linux/amd64: cannot record the finished platform for a re-run") || !strings.Contains(stderr, "no space left on device") {
 		t.Errorf("build on a full config dir: exit %d, want 0 with a warning about the resume state\n%s", code, tail(stderr, 30))
 	}
@@ -345,7 +351,7 @@ func TestFaultInterrupt(t *testing.T) {
 	addFarmNodes(t, "xbuild", "amd64")
 	parent := t
 	for _, group := range []bool{false, true} {
-		name := map[bool]string{false: "build, SIGINT to xbuild", true: "build, SIGINT to its process group"}[group]
+		name := map[bool]string{false: "build-sigint-xbuild", true: "build-sigint-group"}[group]
 		t.Run(name, func(t *testing.T) {
 			shareEnv(t, parent)
 			ref := uniqueRef(t, "faults")
@@ -354,7 +360,7 @@ func TestFaultInterrupt(t *testing.T) {
 			tmp := t.TempDir()
 			n := nonce()
 			p := startXbuild(t, map[string]string{"TMPDIR": tmp}, faultsBuild(t, ref, n, 60)...)
-			p.waitFor(t, n, 2*time.Minute)
+			p.waitForRun(t, n, 2*time.Minute)
 			took := p.interrupt(t, group)
 			t.Logf("xbuild exited %s after SIGINT", took.Round(time.Millisecond))
 			stderr := p.stderr.String()
@@ -379,7 +385,7 @@ func TestFaultInterrupt(t *testing.T) {
 			checkIntact(t, before)
 		})
 	}
-	t.Run("nodes add, waiting for the node", func(t *testing.T) {
+	t.Run("nodes-add-sigint", func(t *testing.T) {
 		shareEnv(t, parent)
 		netns(t, "amd64b", "drop") // its replies vanish: the add waits for its timeout
 		before := snapshotState(t)
@@ -642,8 +648,8 @@ func repoPath(t *testing.T, ref string) string {
 
 // killFarmDaemon kills (SIGKILL) the farm daemon NAME by its PID file, after
 // checking that the process still runs the command line the farm recorded,
-// and waits until it is gone.
-func killFarmDaemon(t *testing.T, daemon string) {
+// waits until it is gone and returns when the signal was sent.
+func killFarmDaemon(t *testing.T, daemon string) time.Time {
 	t.Helper()
 	run := filepath.Join(farm.Dir, "run")
 	b, err := os.ReadFile(filepath.Join(run, daemon+".pid"))
@@ -662,6 +668,7 @@ func killFarmDaemon(t *testing.T, daemon string) {
 	if err != nil || string(bytes.ReplaceAll(have, []byte{0}, []byte{'\n'})) != string(want) {
 		t.Fatalf("pid %d is not the farm's %s (%v): the farm needs repair (bash hack/farm/up.sh)", pid, daemon, err)
 	}
+	sent := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing %s (pid %d): %v", daemon, pid, err)
 	}
@@ -671,6 +678,7 @@ func killFarmDaemon(t *testing.T, daemon string) {
 	}) {
 		t.Fatalf("%s (pid %d) still runs 10 s after SIGKILL", daemon, pid)
 	}
+	return sent
 }
 
 // runFarmScript runs hack/farm/SCRIPT ARGS (up.sh repairs the farm; it is
@@ -792,11 +800,13 @@ func (p *xbuildProc) wait(t *testing.T, limit time.Duration) int {
 
 func (p *xbuildProc) code() int { return exitCode(p.err) }
 
-// waitFor waits (at most limit) until stderr contains s.
-func (p *xbuildProc) waitFor(t *testing.T, s string, limit time.Duration) {
+// waitForRun waits (at most limit) until the RUN step of faultsDir has
+// echoed nonce (a plain-progress line "#N 0.123 NONCE"): it sleeps now.
+func (p *xbuildProc) waitForRun(t *testing.T, nonce string, limit time.Duration) {
 	t.Helper()
-	if !pollUntil(limit, 100*time.Millisecond, func() bool { return p.exited() || strings.Contains(p.stderr.String(), s) }) || p.exited() {
-		t.Fatalf("xbuild did not print %q within %s (exited: %v)\n%s", s, limit, p.exited(), tail(p.stderr.String(), 30))
+	re := regexp.MustCompile(`(?m)^(linux/amd64: )?#\d+ \d+\.\d+ ` + nonce + `$`)
+	if !pollUntil(limit, 100*time.Millisecond, func() bool { return p.exited() || re.MatchString(p.stderr.String()) }) || p.exited() {
+		t.Fatalf("the RUN step did not echo %s within %s (exited: %v)\n%s", nonce, limit, p.exited(), tail(p.stderr.String(), 30))
 	}
 }
 

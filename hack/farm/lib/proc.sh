@@ -4,7 +4,7 @@
 #   $FARM/run/NAME.cmd   its expected command line, one argument per line
 #   $FARM/logs/NAME.log  its stdout+stderr
 # A PID only counts as "ours" while /proc/PID/cmdline still equals NAME.cmd (guards against PID reuse).
-# Daemons are started with fd 9 closed: up.sh/down.sh hold their flock on fd 9.
+# Daemons are started with every fd above 2 closed (see _close_fds): up.sh/down.sh hold their flock on fd 9.
 
 # proc_pid NAME : print the PID if the daemon is alive and really ours. No external commands: up.sh asks this
 # dozens of times.
@@ -43,9 +43,9 @@ proc_start() {
   printf '\n===== start %s: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$log"
   if [ -n "$netns" ]; then
     # nsenter --net (not `ip netns exec`, which remounts /sys and breaks runc's cgroup detection)
-    setsid nsenter "--net=$netns" -- "$@" >>"$log" 2>&1 </dev/null 9>&- &
+    ( _close_fds; exec setsid nsenter "--net=$netns" -- "$@" ) >>"$log" 2>&1 </dev/null &
   else
-    setsid "$@" >>"$log" 2>&1 </dev/null 9>&- &
+    ( _close_fds; exec setsid "$@" ) >>"$log" 2>&1 </dev/null &
   fi
   pid=$!
   printf '%s\n' "$pid" >"$FARM/run/$name.pid"
@@ -57,6 +57,17 @@ proc_start() {
   done
   proc_alive "$name" || die "$name exited right after start" "$log"
   info "$name: started (pid $pid, log ${log#"$FARM"/})"
+}
+
+# _close_fds : close every file descriptor above 2 in this (sub)shell. A daemon must not keep what its starter
+# had open: up.sh's flock on fd 9, or `make e2e-run`'s flock on e2e.lock when a test repairs the farm (a daemon
+# holding it would block every later e2e run).
+_close_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null; fi
+  done
 }
 
 # proc_restart_if_changed NAME GRACE_S CMD... : stop NAME when it runs with another command line than CMD
