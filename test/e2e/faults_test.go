@@ -690,7 +690,21 @@ func runFarmScript(t *testing.T, script string, args ...string) {
 	}
 }
 
+// farmScript runs the script with a file open that it inherits, as it
+// inherited make e2e-run's lock on e2e.lock before: a daemon the script
+// starts must not keep it (it kept every later e2e run waiting).
 func farmScript(t *testing.T, script string, args ...string) error {
+	marker, err := os.CreateTemp("", "xbuild-e2e-inherited-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(marker.Name())
+	defer marker.Close()
+	// Go opens files close-on-exec; this one is handed down like a shell's
+	fd := int(marker.Fd())
+	if _, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0); errno != 0 {
+		return errno
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(repoRoot(t), "hack/farm", script)}, args...)...)
@@ -699,7 +713,30 @@ func farmScript(t *testing.T, script string, args ...string) error {
 	if err != nil {
 		return fmt.Errorf("hack/farm/%s %s: %v\n%s", script, strings.Join(args, " "), err, tail(string(out), 30))
 	}
+	if held := daemonsHolding(marker.Name()); len(held) > 0 {
+		return fmt.Errorf("hack/farm/%s left farm daemons holding a file of its caller: %v", script, held)
+	}
 	return nil
+}
+
+// daemonsHolding lists the farm daemons (run/*.pid) that have path open.
+func daemonsHolding(path string) []string {
+	var out []string
+	pids, _ := filepath.Glob(filepath.Join(farm.Dir, "run", "*.pid"))
+	for _, pf := range pids {
+		b, err := os.ReadFile(pf)
+		if err != nil {
+			continue
+		}
+		pid := strings.TrimSpace(string(b))
+		fds, _ := filepath.Glob(filepath.Join("/proc", pid, "fd", "*"))
+		for _, fd := range fds {
+			if target, err := os.Readlink(fd); err == nil && target == path {
+				out = append(out, strings.TrimSuffix(filepath.Base(pf), ".pid")+" (pid "+pid+")")
+			}
+		}
+	}
+	return out
 }
 
 // farmRepair runs hack/farm/up.sh, which starts what a test stopped.
