@@ -32,19 +32,27 @@ import (
 type fakeEngine struct {
 	engine.Engine
 	// bx keeps builders as buildx does, refusals included
-	bx        enginetest.FakeBuildx
-	mu        sync.Mutex
-	failOn    string
+	bx     enginetest.FakeBuildx
+	mu     sync.Mutex
+	failOn string
+	// onBuildx, when set, runs before each buildx call (a test's Ctrl-C)
+	onBuildx  func(ctx context.Context, args []string)
 	calls     []string
 	platforms []string
 	probes    []engine.ProbeTarget
 }
 
-func (e *fakeEngine) Buildx(_ context.Context, inv engine.Invocation) error {
+func (e *fakeEngine) Buildx(ctx context.Context, inv engine.Invocation) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	line := strings.Join(inv.Args, " ")
 	e.calls = append(e.calls, line)
+	if e.onBuildx != nil {
+		e.onBuildx(ctx, inv.Args)
+		if err := ctx.Err(); err != nil {
+			return err // buildx stops on a cancelled context
+		}
+	}
 	if e.failOn != "" && strings.Contains(line, e.failOn) {
 		return errors.New("buildx says no")
 	}

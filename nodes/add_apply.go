@@ -36,7 +36,10 @@ func (r *Registrar) applyAdd(ctx context.Context, p *addPlan) (*SyncResult, erro
 		return nil, undone(err, undo.run())
 	}
 	if err := r.Store.Add(n); err != nil {
-		return nil, undone(err, undo.run())
+		if undoErr := undo.run(); undoErr != nil {
+			return nil, undone(err, undoErr)
+		}
+		return nil, fmt.Errorf("%w; nothing was registered", err) // a full disk, say
 	}
 	undo.push(func() error { return r.unregister(ctx, n, synced) })
 	res, err := SyncBuilder(ctx, r.Buildx, r.Store, n.Builder)

@@ -301,7 +301,7 @@ func TestFaultConfigDirFull(t *testing.T) {
 	_, stderr, code := runXbuild(t, nil, args...)
 	t.Logf("nodes add said:\n%s", stderr)
 	want := filepath.Join(e.ConfigDir, "nodes", "amd2.json")
-	if code != 1 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "no space left on device") {
+	if code != 1 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "no space left on device; nothing was registered") {
 		t.Errorf("nodes add on a full config dir: exit %d, want 1 naming %s and the full disk\n%s", code, want, stderr)
 	}
 	checkIntact(t, before)
