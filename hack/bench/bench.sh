@@ -42,6 +42,6 @@ echo "bench: 3/3 harness (N=${BENCH_N:-5}${BENCH_ONLY:+, only $BENCH_ONLY})" >&2
 rc=0
 # one user of the farm at a time: the e2e suite (make e2e-run) takes the same lock
 mkdir -p "$FARM/run"
-flock -w 3600 "$FARM/run/e2e.lock" "$state/bench" -state "$state" -xbuild "${BIN:-bin/xbuild}" || rc=$?
+flock -o -w 3600 "$FARM/run/e2e.lock" "$state/bench" -state "$state" -xbuild "${BIN:-bin/xbuild}" || rc=$?
 echo "bench: make bench wall time $(( $(date +%s) - start )) s (exit $rc)" >&2
 exit $rc
