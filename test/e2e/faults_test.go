@@ -426,11 +426,16 @@ func processesWith(s string) []string {
 // --- two builds on one builder -----------------------------------------------------------------------------
 
 // Two xbuild processes build on the same node at the same time, with the
-// same config dir and docker config: both publish verified images, and the
-// builders' state is what it was.
+// same config dir and docker config, after the node's buildx builder was
+// removed by hand: both make it again at once, both publish verified
+// images, and the builders' state is what it was.
 func TestFaultTwoBuildsShareBuilder(t *testing.T) {
 	addFarmNodes(t, "xbuild", "amd64")
 	before := snapshotState(t)
+	instance := filepath.Join(envFor(t).DockerConfig, "buildx", "instances", "xbuild-node-amd1")
+	if err := os.Remove(instance); err != nil { // as docker buildx rm xbuild-node-amd1 does
+		t.Fatalf("removing the builder: %v", err)
+	}
 	refs := []string{uniqueRef(t, "faults") + "-a", uniqueRef(t, "faults") + "-b"}
 	procs := make([]*xbuildProc, len(refs))
 	for i, ref := range refs {
