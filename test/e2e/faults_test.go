@@ -75,7 +75,8 @@ func TestFaultRegistryKilledDuringPush(t *testing.T) {
 	before := snapshotState(t)
 	n := nonce()
 
-	p := startXbuild(t, nil, faultsBuild(t, faulty, n, 0)...)
+	tmp := t.TempDir()
+	p := startXbuild(t, map[string]string{"TMPDIR": tmp}, faultsBuild(t, faulty, n, 0)...)
 	if !pollUntil(3*time.Minute, 100*time.Millisecond, func() bool {
 		return p.exited() || slices.ContainsFunc(faultLog(t), func(e faultEntry) bool { return strings.Contains(e.Path, uploads) })
 	}) || p.exited() {
@@ -95,6 +96,7 @@ func TestFaultRegistryKilledDuringPush(t *testing.T) {
 		t.Errorf("%s is %q after the failed build, want its previous image %s", ref, got, prev)
 	}
 	checkIntact(t, before)
+	noTempFiles(t, tmp)
 
 	// the registry is back: the same command publishes (reusing the platform if its push had finished)
 	stdout, stderr2, code := runXbuild(t, nil, append(faultsBuild(t, faulty, n, 0), "--report", "json")...)
@@ -124,7 +126,8 @@ func TestFaultNodeProcessKilledMidBuild(t *testing.T) {
 	before := snapshotState(t)
 	n := nonce()
 
-	p := startXbuild(t, nil, faultsBuild(t, ref, n, 60)...)
+	tmp := t.TempDir()
+	p := startXbuild(t, map[string]string{"TMPDIR": tmp}, faultsBuild(t, ref, n, 60)...)
 	p.waitForRun(t, n, 2*time.Minute)
 	repairOnCleanup(t)
 	killed := killFarmDaemon(t, "buildkitd-amd64")
@@ -147,6 +150,7 @@ func TestFaultNodeProcessKilledMidBuild(t *testing.T) {
 		t.Errorf("nodes check after the repair: exit %d\n%s", code, stderr)
 	}
 	checkIntact(t, before)
+	noTempFiles(t, tmp)
 }
 
 // --- an expired client certificate -------------------------------------------------------------------------
@@ -376,9 +380,7 @@ func TestFaultInterrupt(t *testing.T) {
 			if left := processesWith(n); len(left) > 0 {
 				t.Errorf("processes of the build left running: %v", left)
 			}
-			if left := tree(t, tmp); len(left) > 0 {
-				t.Errorf("temporary files left in TMPDIR: %v", keys(left))
-			}
+			noTempFiles(t, tmp)
 			if got := tagDigest(t, ref); got != prev {
 				t.Errorf("%s is %q, want its previous image %s", ref, got, prev)
 			}
@@ -555,6 +557,14 @@ func checkIntact(t *testing.T, before state) {
 				}
 			}
 		}
+	}
+}
+
+// noTempFiles checks that xbuild, run with TMPDIR=tmp, left nothing there.
+func noTempFiles(t *testing.T, tmp string) {
+	t.Helper()
+	if left := tree(t, tmp); len(left) > 0 {
+		t.Errorf("temporary files left in TMPDIR: %v", keys(left))
 	}
 }
 
