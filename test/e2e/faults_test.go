@@ -727,11 +727,19 @@ func farmScript(t *testing.T, script string, args ...string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(repoRoot(t), "hack/farm", script)}, args...)...)
-	cmd.Env = append(os.Environ(), "XBUILD_FARM_DIR="+farm.Dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("hack/farm/%s %s: %v\n%s", script, strings.Join(args, " "), err, tail(string(out), 30))
+	for {
+		cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(repoRoot(t), "hack/farm", script)}, args...)...)
+		cmd.Env = append(os.Environ(), "XBUILD_FARM_DIR="+farm.Dir)
+		out, err := cmd.CombinedOutput()
+		// someone repairs the farm at the same time (up.sh does not wait for its lock): try again
+		if err != nil && strings.Contains(string(out), "another up.sh/down.sh is running") && ctx.Err() == nil {
+			time.Sleep(2 * time.Second)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("hack/farm/%s %s: %v\n%s", script, strings.Join(args, " "), err, tail(string(out), 30))
+		}
+		break
 	}
 	if held := daemonsHolding(marker.Name()); len(held) > 0 {
 		return fmt.Errorf("hack/farm/%s left farm daemons holding a file of its caller: %v", script, held)
