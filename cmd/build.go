@@ -27,6 +27,14 @@ type buildOptions struct {
 	outputs   []string
 	noCache   bool
 	pull      bool
+
+	// buildx build's flags, passed through (see pipeline.CheckRunOptions)
+	run          engine.RunOptions
+	check        bool
+	load         bool
+	iidFile      string
+	allOrNothing bool
+	only         []string
 }
 
 // buildBindings ties build flags to config keys (flags > XBUILD_* > file).
@@ -116,10 +124,72 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	fl.Duration("stall-timeout", 0, "fail a build that reports no progress for this long (default 10m)")
 	fl.Duration("health-timeout", 0, "per-node health-check timeout (default 2.5s)")
 	fl.Bool("verify", true, "after --push, read the image back from the registry and check it")
-	fl.StringArrayVarP(&opts.outputs, "output", "o", nil, "extra buildx output without --push, e.g. type=oci,dest=image.tar")
+	fl.StringArrayVarP(&opts.outputs, "output", "o", nil, "output as buildx takes it: type=registry (= --push, verified), image, oci, docker, tar, local, cacheonly; dest=PATH (repeatable)")
 	fl.BoolVar(&opts.noCache, "no-cache", false, "do not use the build cache")
 	fl.BoolVar(&opts.pull, "pull", false, "always pull base images")
+	addBuildxFlags(c, opts)
 	return c
+}
+
+// addBuildxFlags adds the `docker buildx build` flags xbuild passes
+// through, under buildx's names (docs/buildx-compat.md).
+func addBuildxFlags(c *cobra.Command, opts *buildOptions) {
+	fl := c.Flags()
+	fl.StringArrayVar(&opts.run.BuildContexts, "build-context", nil, "additional build context NAME=VALUE: a directory, a URL, docker-image://REF, oci-layout://DIR or target:STAGE (repeatable)")
+	fl.StringVar(&opts.run.Network, "network", "", `network mode of RUN steps: default, none or host (host needs the daemon to allow network.host)`)
+	fl.StringSliceVar(&opts.run.AddHosts, "add-host", nil, `add a host-to-IP mapping to RUN steps, "HOST:IP" (repeatable)`)
+	fl.StringArrayVar(&opts.run.NoCacheFilter, "no-cache-filter", nil, "do not use the build cache for this stage (repeatable)")
+	fl.StringVar(&opts.run.ShmSize, "shm-size", "", "size of /dev/shm in RUN containers, e.g. 128m")
+	fl.StringArrayVar(&opts.run.Ulimits, "ulimit", nil, "ulimit of RUN containers, TYPE=SOFT[:HARD], e.g. nofile=1024:2048 (repeatable)")
+	fl.StringVar(&opts.run.Call, "call", "build", "build, or evaluate the Dockerfile without building: check, outline or targets")
+	fl.BoolVar(&opts.check, "check", false, `shorthand for "--call=check"`)
+	fl.BoolVar(&opts.load, "load", false, `load the image into the Docker engine (shorthand for "--output=type=docker"); several platforms need the containerd image store`)
+	fl.StringVar(&opts.iidFile, "iidfile", "", "write the image ID to this file: after a push, the published index's digest")
+	fl.BoolVar(&opts.allOrNothing, "all-or-nothing", false, "with several images (images: in xbuild.yaml), tag none unless every one is built and verified")
+	fl.StringSliceVar(&opts.only, "only", nil, "with several images (images: in xbuild.yaml), build only these, by name (repeatable)")
+}
+
+// applyBuildxFlags checks the passed-through flags and folds the outputs
+// into the config: a registry output is the verified push path (--push),
+// the rest are buildx outputs. It returns what to say about the outputs.
+func applyBuildxFlags(opts *buildOptions, lc *config.Loaded) ([]string, error) {
+	if opts.check {
+		if opts.cmd != nil && opts.cmd.Flags().Changed("call") && opts.run.Call != "check" {
+			return nil, usageErrorf("--check is --call=check: it does not go with --call %s", opts.run.Call)
+		}
+		opts.run.Call = "check"
+	}
+	if err := pipeline.CheckRunOptions(opts.run); err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	op, err := pipeline.PlanOutputs(opts.outputs, opts.load)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	if opts.run.Call != "" && opts.run.Call != "build" {
+		if len(opts.outputs) > 0 || opts.load || (opts.cmd != nil && opts.cmd.Flags().Changed("push") && lc.Push) || opts.iidFile != "" {
+			return nil, usageErrorf("--call %s evaluates the Dockerfile and builds nothing: it does not go with --push, --output, --load or --iidfile", opts.run.Call)
+		}
+		lc.Push = false // the file's push: true is for builds
+		return nil, nil
+	}
+	if op.Push {
+		lc.Push = true
+		if len(op.Names) > 0 {
+			lc.Tags = op.Names // buildx: an output's name= wins over -t
+		}
+		if op.Compression != "" {
+			lc.Compression, lc.CompressionLevel = op.Compression, op.CompressionLevel
+		}
+	}
+	if len(op.Outputs) > 0 && lc.Push {
+		return nil, usageErrorf("--push (or an -o type=registry output) does not go with --output %s or --load: xbuild pushes, verifies and tags in one build; export the other output in a second build (it hits the cache)", op.Outputs[0])
+	}
+	opts.outputs = nil // passed to buildx normalized (type= first)
+	for _, o := range op.Outputs {
+		opts.outputs = append(opts.outputs, o.String())
+	}
+	return op.Notes, nil
 }
 
 // runBuild runs the whole pipeline as one call; lint comes first, and
@@ -131,15 +201,17 @@ func runBuild(ctx context.Context, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
+	notes, err := applyBuildxFlags(opts, lc)
+	if err != nil {
+		return err
+	}
 	if err := lc.Validate(); err != nil {
 		return err
 	}
-	if len(opts.outputs) > 0 && lc.Push {
-		return usageErrorf("--output and --push do not go together: --push already exports the image to the registry")
-	}
 	st := &pipeline.State{
-		Config:  lc.Config,
-		Options: pipeline.Options{DryRun: opts.dryRun, Outputs: opts.outputs, NoCache: opts.noCache, Pull: opts.pull},
+		Config: lc.Config,
+		Options: pipeline.Options{DryRun: opts.dryRun, Outputs: opts.outputs, NoCache: opts.noCache, Pull: opts.pull,
+			Run: opts.run, IIDFile: opts.iidFile},
 		Getenv:  f.Getenv,
 		Now:     f.Now,
 		Out:     f.IO.Out,
@@ -156,6 +228,9 @@ func runBuild(ctx context.Context, opts *buildOptions) error {
 		st.StateDir = dir // without one, listing the nodes says what to set
 	}
 	st.Open = buildOpener(f, lc.Config, opts.dryRun, st.Secrets)
+	for _, n := range notes {
+		st.Log.Info("%s", n)
+	}
 	return pipeline.Run(ctx, st, pipeline.Steps())
 }
 

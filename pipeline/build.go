@@ -40,14 +40,17 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 			return err
 		}
 	}
-	if len(s.Options.Outputs) > 0 {
+	if s.calls() {
+		return runCall(ctx, s, eng)
+	}
+	if s.allAtOnce() {
 		return buildOnce(ctx, s, eng)
 	}
 	if err := buildPlatforms(ctx, s, eng); err != nil {
 		return err
 	}
 	if !s.Config.Push {
-		s.Log.Info("built %s; nothing was pushed (no --push): the result is in the nodes' build cache", strings.Join(s.Config.Platforms, ", "))
+		s.logOutputs()
 		return nil
 	}
 	reg, err := s.registry()
@@ -80,13 +83,35 @@ func buildOnce(ctx context.Context, s *State, eng engine.Engine) error {
 	defer out.Close()
 	res, err := eng.Build(ctx, s.Spec, engine.BuildOptions{Progress: s.Config.Progress, Out: out, StallTimeout: s.Config.StallTimeout})
 	if err != nil {
-		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
+		return fmt.Errorf("%s%s", s.Secrets.String(err.Error()), loadHint(err, s.Config.Platforms))
 	}
 	s.Build = res
 	for _, a := range s.Plan.Assignments {
 		s.Platforms = append(s.Platforms, &PlatformResult{Platform: a.Platform, Node: a.Node, Emulated: a.Emulated, Result: ResultBuilt, Attempts: 1})
 	}
+	s.logOutputs()
 	return nil
+}
+
+// logOutputs says what became of each output of a build that did not
+// push, and that it was not verified.
+func (s *State) logOutputs() {
+	for _, o := range outputsOf(s.Spec.Outputs) {
+		s.Log.Info("%s", outputLine(o, s.Config.Platforms))
+	}
+}
+
+// loadHint explains buildx's refusal of a multi-platform load into a
+// Docker engine that keeps one platform per image (no containerd image
+// store), and what to do instead.
+func loadHint(err error, platforms []string) string {
+	if !strings.Contains(err.Error(), "docker exporter does not currently support exporting manifest lists") {
+		return ""
+	}
+	return fmt.Sprintf("\n  --load of %s: this Docker engine stores one platform per image (it does not use the containerd image store), so it cannot load a multi-platform image: "+
+		"load one platform (--platform %s --load), write an OCI tarball (-o type=oci,dest=image.tar), push it (--push), "+
+		"or turn on the containerd image store in the engine (daemon.json: \"features\": {\"containerd-snapshotter\": true}, Docker Engine 24 or later)",
+		strings.Join(platforms, ", "), platforms[0])
 }
 
 // applyBuilder brings the buildx builder to the plan the way every
@@ -106,6 +131,38 @@ func applyBuilder(ctx context.Context, s *State, eng engine.Engine) error {
 		s.Log.Info("buildx builder %s: as the last sync left it, nothing to change", res.Builder)
 	} else {
 		s.Log.Info("buildx builder %s: %s", res.Builder, strings.Join(res.Changed, ", "))
+	}
+	return nil
+}
+
+// calls reports a --call build other than build (check, outline,
+// targets): the Dockerfile is evaluated, nothing is built or exported.
+func (s *State) calls() bool { return s.Options.Run.Call != "" && s.Options.Run.Call != "build" }
+
+// runCall runs a --call build once, for the first platform on its node:
+// buildx evaluates the Dockerfile there (BuildKit's checks, the outline
+// of its build arguments and secrets, its targets) and prints the result
+// on standard output. A failed check fails the step, as buildx exits 1.
+func runCall(ctx context.Context, s *State, eng engine.Engine) error {
+	a := s.Plan.Assignments[0]
+	b := &platformBuilder{s: s, eng: eng}
+	builder, err := b.ensureBuilder(ctx, a.Node)
+	if err != nil {
+		return err
+	}
+	spec := s.platformSpec(a.Platform, builder)
+	spec.Outputs, spec.CacheTo = nil, nil
+	errOut := s.maskedErr()
+	defer errOut.Close()
+	out := s.Secrets.Writer(s.Out)
+	defer out.Close()
+	s.Log.Info("--call %s: evaluating the Dockerfile for %s on node %s; nothing is built or pushed", s.Options.Run.Call, a.Platform, a.Node)
+	_, err = eng.Build(ctx, spec, engine.BuildOptions{Progress: s.Config.Progress, Out: errOut, Stdout: out, StallTimeout: s.Config.StallTimeout})
+	if err != nil {
+		if s.Options.Run.Call == "check" {
+			return fmt.Errorf("the Dockerfile checks failed (--call check on node %s): %s", a.Node, s.Secrets.String(err.Error()))
+		}
+		return fmt.Errorf("--call %s on node %s: %s", s.Options.Run.Call, a.Node, s.Secrets.String(err.Error()))
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func (s *State) previewBuilders() ([]nodes.BuilderChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.Options.Outputs) > 0 {
+	if s.allAtOnce() {
 		return nodes.PreviewBuilder(eng, s.stateDir(), s.Config.Builder, s.Builder)
 	}
 	var out []nodes.BuilderChange
@@ -216,6 +216,7 @@ func buildSpec(c config.Config, o Options, args map[string]string, builder strin
 		CacheTo:    c.CacheTo,
 		NoCache:    o.NoCache,
 		Pull:       o.Pull,
+		Run:        o.Run,
 	}
 	if c.Push {
 		spec.Image = &engine.ImageOutput{Push: true, Compression: c.Compression, CompressionLevel: c.CompressionLevel}
@@ -223,7 +224,7 @@ func buildSpec(c config.Config, o Options, args map[string]string, builder strin
 		// passed as build args stay out of the pushed attestations.
 		spec.Provenance = "mode=min"
 	} else {
-		spec.Outputs = o.Outputs
+		spec.Outputs = compressedOutputs(o.Outputs, c.Compression, c.CompressionLevel)
 		if len(spec.Outputs) == 0 {
 			// say "keep it in the build cache" explicitly, instead of buildx's
 			// "No output specified" warning
@@ -258,9 +259,15 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 	for _, c := range changes {
 		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", c.Args)))
 	}
-	if len(s.Options.Outputs) > 0 {
+	switch {
+	case s.calls():
+		a := s.Plan.Assignments[0]
+		spec := s.platformSpec(a.Platform, nodes.NodeBuilderName(a.Node))
+		spec.Outputs, spec.CacheTo = nil, nil
+		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(spec))))
+	case s.allAtOnce():
 		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(s.Spec))))
-	} else {
+	default:
 		for _, a := range s.Plan.Assignments {
 			if _, reused := s.Resume.reusable(a.Platform); reused {
 				continue
@@ -270,8 +277,17 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 		}
 	}
 	fmt.Fprintln(w, "(to read the result, xbuild also passes --progress rawjson and --metadata-file FILE to each build)")
+	if s.calls() {
+		fmt.Fprintf(w, "\n--call %s evaluates the Dockerfile once, for %s: nothing would be built or pushed.\n", s.Options.Run.Call, s.Plan.Assignments[0].Platform)
+		return
+	}
 	if !s.Config.Push {
 		fmt.Fprintln(w, "\nNothing would be pushed (no --push).")
+		for _, o := range outputsOf(s.Spec.Outputs) {
+			if o.Type != "cacheonly" {
+				fmt.Fprintf(w, "Output type=%s would not be verified (xbuild verifies what it pushes to a registry).\n", o.Type)
+			}
+		}
 		return
 	}
 	fmt.Fprintf(w, "\nThen: one index of the platforms pushed by digest to %s, verified in the registry", s.repo)

@@ -35,6 +35,11 @@ type PlatformResult struct {
 	Pushed string `json:"pushed,omitempty"`
 	// Lost are the nodes lost while building it, in order.
 	Lost []string `json:"lost,omitempty"`
+	// BuildRef is buildx's reference of the build that made it
+	// (builder/node/ref, for `buildx history`), "" when reused.
+	BuildRef string `json:"buildRef,omitempty"`
+	// Metadata is what buildx's --metadata-file said of its build.
+	Metadata map[string]any `json:"-"`
 	// Attempts counts the builds started (retries and failovers included).
 	Attempts int     `json:"attempts"`
 	Seconds  float64 `json:"seconds"`
@@ -134,7 +139,11 @@ func (b *platformBuilder) build(ctx context.Context, a nodes.Assignment) *Platfo
 		r.Attempts++
 		res, err := b.buildOn(ctx, a.Platform, r.Node)
 		if err == nil {
-			r.Pushed = res.Digest
+			if s.Config.Push {
+				r.Pushed = res.Digest
+			}
+			r.Metadata = res.Metadata
+			r.BuildRef, _ = res.Metadata["buildx.build.ref"].(string)
 			s.Resume.record(a.Platform, r)
 			return r
 		}

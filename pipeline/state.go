@@ -17,10 +17,20 @@ import (
 type Options struct {
 	// DryRun prints the plan and the buildx arguments, then stops.
 	DryRun bool
-	// Outputs are extra buildx --output values for builds without --push.
+	// Outputs are buildx --output values for builds without --push (see
+	// PlanOutputs: a registry output is the push path, not one of these).
 	Outputs []string
 	NoCache bool
 	Pull    bool
+	// Run are the buildx flags that shape the build itself (named
+	// contexts, network, hosts, limits, --call).
+	Run engine.RunOptions
+	// IIDFile receives the image ID once the build succeeded (see
+	// imageID).
+	IIDFile string
+	// Target names this build among several (the images list of
+	// xbuild.yaml); "" for a single build. See RunTargets.
+	Target string
 }
 
 // Registry reads pushed images back (verify, resume) and writes the
@@ -110,6 +120,10 @@ type State struct {
 	Tagged []string
 	// Filled by report.
 	Report *Report
+	// Metadata is what buildx's --metadata-file would hold for this build
+	// (see buildxMetadata); nil unless it succeeded and a file or several
+	// targets need it.
+	Metadata map[string]any
 	// Failed is the error that stopped the pipeline, for the steps that
 	// run anyway (see Finally).
 	Failed error
