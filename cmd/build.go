@@ -83,6 +83,16 @@ func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *c
              types, no proxy value in the image
   5. report  digest, per-platform size and node, step times (--report json for machines)
 
+It takes docker buildx build's flags under their names (docs/buildx-compat.md):
+-o type=registry is --push through the verified path; OCI/docker tarballs build
+every platform in one buildx build; a local directory, --load of one platform
+and a cache-only build run per platform on its node; anything not pushed is
+not verified, and says so. --metadata-file writes what buildx writes
+(containerimage.digest, ...); --report json is xbuild's own, richer report.
+
+An images list in xbuild.yaml builds several images at once, each verified and
+tagged on its own (--all-or-nothing: none unless all are verified).
+
 Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that order.`,
 		Example: `  # build both architectures and push one manifest list
   xbuild build --platform linux/amd64,linux/arm64 -t registry.example.com/app:1.2.3 --push
@@ -94,7 +104,21 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
   xbuild build --dry-run
 
   # build an example project without pushing
-  xbuild build examples/go-service`,
+  xbuild build examples/go-service
+
+  # a Makefile written for buildx: only the command name changed
+  xbuild build --platform linux/amd64,linux/arm64 -t registry.example.com/app:1.2.3 --push --metadata-file meta.json .
+  jq -r '."containerimage.digest"' meta.json
+
+  # an OCI tarball of both platforms; one platform into the local Docker engine
+  xbuild build -o type=oci,dest=app.tar .
+  xbuild build --platform linux/amd64 --load -t app:dev .
+
+  # BuildKit's Dockerfile checks, nothing built
+  xbuild build --check .
+
+  # the images list of xbuild.yaml, tagged only if every image is verified
+  xbuild build -t 1.2.3 --push --all-or-nothing`,
 		GroupID: "main",
 		Args:    rangeArgs(0, 1, "at most one CONTEXT directory"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -115,7 +139,7 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	fl.Bool("allow-emulation", false, "build a platform on an emulated (QEMU) node when no native node for it is healthy")
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "print the routing and the exact buildx commands, then stop")
 	fl.String("progress", "", "progress output: auto, plain, tty or quiet (default auto)")
-	fl.String("metadata-file", "", "write the build report as JSON to this file")
+	fl.String("metadata-file", "", "write buildx's build metadata (containerimage.digest, containerimage.descriptor, image.name, ...) as JSON to this file")
 	fl.String("report", "", "report format: table (stderr) or json (stdout) (default table)")
 	fl.StringArray("cache-from", nil, "external cache source, as buildx --cache-from (repeatable)")
 	fl.StringArray("cache-to", nil, "cache export destination, as buildx --cache-to (repeatable)")
@@ -201,6 +225,9 @@ func runBuild(ctx context.Context, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(lc.Images) > 0 || len(opts.only) > 0 || opts.allOrNothing {
+		return runImages(ctx, opts, lc)
+	}
 	notes, err := applyBuildxFlags(opts, lc)
 	if err != nil {
 		return err
@@ -208,16 +235,27 @@ func runBuild(ctx context.Context, opts *buildOptions) error {
 	if err := lc.Validate(); err != nil {
 		return err
 	}
+	secrets := redact.New()
+	st := newBuildState(f, lc.Config, opts, secrets)
+	st.Open = buildOpener(f, lc.Config, opts.dryRun, secrets)
+	for _, n := range notes {
+		st.Log.Info("%s", n)
+	}
+	return pipeline.Run(ctx, st, pipeline.Steps())
+}
+
+// newBuildState is the pipeline state of one image's build.
+func newBuildState(f *Factory, cfg config.Config, opts *buildOptions, secrets *redact.Redactor) *pipeline.State {
 	st := &pipeline.State{
-		Config: lc.Config,
+		Config: cfg,
 		Options: pipeline.Options{DryRun: opts.dryRun, Outputs: opts.outputs, NoCache: opts.noCache, Pull: opts.pull,
 			Run: opts.run, IIDFile: opts.iidFile},
 		Getenv:  f.Getenv,
 		Now:     f.Now,
 		Out:     f.IO.Out,
 		Err:     f.IO.ErrOut,
-		Log:     &pipeline.TextLogger{W: f.IO.ErrOut, Quiet: lc.Progress == "quiet"},
-		Secrets: redact.New(),
+		Log:     &pipeline.TextLogger{W: f.IO.ErrOut, Quiet: cfg.Progress == "quiet"},
+		Secrets: secrets,
 		Lint:    f.Linter,
 
 		BinfmtDir:      f.BinfmtDir,
@@ -227,11 +265,54 @@ func runBuild(ctx context.Context, opts *buildOptions) error {
 	if dir, err := f.StateDir(); err == nil {
 		st.StateDir = dir // without one, listing the nodes says what to set
 	}
-	st.Open = buildOpener(f, lc.Config, opts.dryRun, st.Secrets)
-	for _, n := range notes {
-		st.Log.Info("%s", n)
+	return st
+}
+
+// runImages builds the images list of xbuild.yaml (or those --only
+// names): every image its own pipeline, all at once, sharing the engine,
+// the nodes and the registry client (pipeline.RunTargets).
+func runImages(ctx context.Context, opts *buildOptions, lc *config.Loaded) error {
+	f := opts.f
+	if len(lc.Images) == 0 {
+		if len(opts.only) == 0 {
+			return usageErrorf("--all-or-nothing needs several images: an images list in xbuild.yaml")
+		}
+		_, err := lc.ImageConfigs(opts.only)
+		return err
 	}
-	return pipeline.Run(ctx, st, pipeline.Steps())
+	switch {
+	case len(opts.args) > 0:
+		return usageErrorf("a CONTEXT argument does not go with the images list of %s: each image names its context (context: in its entry)", lc.File)
+	case len(opts.outputs) > 0 || opts.load || opts.iidFile != "":
+		return usageErrorf("--output, --load and --iidfile write one image's result: with the images list of %s, build one image with --only NAME", lc.File)
+	}
+	notes, err := applyBuildxFlags(opts, lc)
+	if err != nil {
+		return err
+	}
+	images, err := lc.ImageConfigs(opts.only)
+	if err != nil {
+		return err
+	}
+	secrets := redact.New()
+	open := pipeline.SharedOpener(buildOpener(f, lc.Config, opts.dryRun, secrets))
+	var states []*pipeline.State
+	for _, img := range images {
+		cfg := img.Config
+		if len(images) > 1 && (cfg.Progress == "auto" || cfg.Progress == "tty") {
+			cfg.Progress = "plain" // one terminal display per image would overwrite the others
+		}
+		st := newBuildState(f, cfg, opts, secrets)
+		st.Options.Target = img.Name
+		st.Log = &pipeline.TextLogger{W: f.IO.ErrOut, Quiet: cfg.Progress == "quiet", Prefix: "[" + img.Name + "] "}
+		st.Open = open
+		for _, n := range notes {
+			st.Log.Info("%s", n)
+		}
+		states = append(states, st)
+	}
+	return pipeline.RunTargets(ctx, states, pipeline.TargetsOptions{AllOrNothing: opts.allOrNothing, Report: lc.Report,
+		MetadataFile: lc.MetadataFile, Out: f.IO.Out, Err: f.IO.ErrOut})
 }
 
 // buildOpener opens the build's dependencies on first use. A dry run

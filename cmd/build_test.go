@@ -494,3 +494,39 @@ func TestBuildRegistryOutputIsVerifiedPush(t *testing.T) {
 		t.Errorf("no note that -o type=registry means --push:\n%s", be.errOut)
 	}
 }
+
+// The images list of xbuild.yaml: one plan per image, one after the
+// other, each with its own repository and the -t tag appended to it.
+func TestBuildImagesListDryRun(t *testing.T) {
+	be := newBuildEnv(t)
+	be.register(t)
+	dir := t.TempDir()
+	for _, f := range []string{"api/Dockerfile", "worker/Dockerfile"} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("FROM scratch\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "xbuild.yaml")
+	yaml := "images:\n  - name: api\n    image: r.example/api\n    context: api\n  - name: worker\n    image: r.example/worker\n    context: worker\n    platforms: [linux/arm64]\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	be.f.ConfigFile = cfg
+	if err := be.build(t, "--no-lint", "--dry-run", "--push", "-t", "1.0"); err != nil {
+		t.Fatalf("%v\n%s", err, be.errOut)
+	}
+	out := be.out.String()
+	api, worker := strings.Index(out, "== image api\n"), strings.Index(out, "== image worker\n")
+	if api < 0 || worker < api {
+		t.Fatalf("plans:\n%s", out)
+	}
+	if a := out[api:worker]; !strings.Contains(a, "linux/amd64    -> amd1") || !strings.Contains(a, "and only then tagged: r.example/api:1.0") {
+		t.Errorf("api's plan:\n%s", a)
+	}
+	if w := out[worker:]; strings.Contains(w, "linux/amd64") || !strings.Contains(w, "and only then tagged: r.example/worker:1.0") || !strings.Contains(w, filepath.Join(dir, "worker")) {
+		t.Errorf("worker's plan:\n%s", w)
+	}
+}

@@ -195,3 +195,35 @@ func TestPipelineCallCheck(t *testing.T) {
 		t.Errorf("a report table for a build that built nothing:\n%s", h.err)
 	}
 }
+
+// The resume key follows the run flags and the content of a local named
+// context: a re-run after either changed builds every platform again.
+func TestResumeKeyFollowsRunOptions(t *testing.T) {
+	ctxDir := t.TempDir()
+	write := func(s string) {
+		if err := os.WriteFile(filepath.Join(ctxDir, "f"), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := func(run engine.RunOptions) string {
+		settings := runSettings(run)
+		if err := addContextDigests(settings, run.BuildContexts); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(settings)
+		return string(b)
+	}
+	if got := key(engine.RunOptions{}); got != "{}" {
+		t.Errorf("no run flags add %s to the key", got)
+	}
+	write("one")
+	named := engine.RunOptions{BuildContexts: []string{"src=" + ctxDir}}
+	first := key(named)
+	write("two")
+	if key(named) == first {
+		t.Error("the key did not change with the named context's content")
+	}
+	if key(engine.RunOptions{Network: "none"}) == key(engine.RunOptions{}) {
+		t.Error("the key did not change with --network")
+	}
+}

@@ -40,19 +40,19 @@ func TestBuildxMetadata(t *testing.T) {
 		want      map[string]any
 	}{
 		{
-			name: "pushed, two platforms: the index, the tags, each build's provenance per platform",
+			name:  "pushed, two platforms: the index, the tags, each build's provenance per platform",
 			index: index, platforms: []*PlatformResult{amd, arm},
 			want: map[string]any{"containerimage.digest": "sha256:idx", "containerimage.descriptor": descriptor, "image.name": "r.example/app:1,r.example/app:latest",
 				"buildx.build.provenance/linux/amd64": prov, "buildx.build.provenance/linux/arm64": prov},
 		},
 		{
-			name: "pushed, one platform: its build's ref, provenance and config digest too",
+			name:  "pushed, one platform: its build's ref, provenance and config digest too",
 			index: index, platforms: []*PlatformResult{amd},
 			want: map[string]any{"containerimage.digest": "sha256:idx", "containerimage.descriptor": descriptor, "image.name": "r.example/app:1,r.example/app:latest",
 				"buildx.build.ref": "xbuild-node-amd1/amd1/r1", "buildx.build.provenance": prov, "containerimage.config.digest": "sha256:cfg-amd"},
 		},
 		{
-			name: "pushed, arm64 reused from an earlier run: no provenance of a build that did not run",
+			name:  "pushed, arm64 reused from an earlier run: no provenance of a build that did not run",
 			index: index, platforms: []*PlatformResult{amd, reused},
 			want: map[string]any{"containerimage.digest": "sha256:idx", "containerimage.descriptor": descriptor, "image.name": "r.example/app:1,r.example/app:latest",
 				"buildx.build.provenance/linux/amd64": prov},
@@ -63,12 +63,12 @@ func TestBuildxMetadata(t *testing.T) {
 			want: map[string]any{"buildx.build.ref": "xbuild/amd1/r9", "containerimage.digest": "sha256:oci"},
 		},
 		{
-			name: "one platform, not pushed: its metadata as buildx wrote it",
+			name:      "one platform, not pushed: its metadata as buildx wrote it",
 			platforms: []*PlatformResult{arm},
 			want:      arm.Metadata,
 		},
 		{
-			name: "two platforms each on its node, not pushed: what they agree on, provenance per platform",
+			name:      "two platforms each on its node, not pushed: what they agree on, provenance per platform",
 			platforms: []*PlatformResult{amd, arm},
 			want:      map[string]any{"buildx.build.provenance/linux/amd64": prov, "buildx.build.provenance/linux/arm64": prov},
 		},

@@ -212,7 +212,7 @@ func (b *platformBuilder) buildOn(ctx context.Context, p, name string) (*engine.
 	spec := s.platformSpec(p, builder)
 	return b.eng.Build(bctx, spec, engine.BuildOptions{
 		Display:      b.display,
-		Label:        p,
+		Label:        s.label(p),
 		StallTimeout: s.Config.StallTimeout,
 		Alive: func(ctx context.Context) (bool, string) {
 			h := checker.Check(ctx, []nodes.Node{node})[0]
@@ -380,4 +380,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// label names a platform's build in the progress display: "api
+// linux/amd64" when several images build at once.
+func (s *State) label(p string) string {
+	if s.Options.Target == "" {
+		return p
+	}
+	return s.Options.Target + " " + p
 }

@@ -14,6 +14,8 @@ import (
 
 // Report is the build summary a release engineer pastes into a ticket.
 type Report struct {
+	// Name is the image's name in the images list ("" for one image).
+	Name   string   `json:"name,omitempty"`
 	Refs   []string `json:"refs"`
 	Digest string   `json:"digest,omitempty"`
 	Pushed bool     `json:"pushed"`
