@@ -147,7 +147,7 @@ func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*n
 		health[h.Node] = h
 		s.Log.Info("%s", healthLine(h))
 	}
-	s.Log.Info("%d node(s) checked in %s", len(candidates), s.now().Sub(start).Round(time.Millisecond))
+	s.Log.Info("%s", checkedLine(len(candidates), s.now().Sub(start)))
 	return nodes.Route(s.Config.Platforms, candidates, health, s.Config.AllowEmulation)
 }
 
@@ -190,6 +190,11 @@ func nodeSummary(all []nodes.Node) string {
 		parts = append(parts, fmt.Sprintf("%s [%s, builder %s]", n.Name, strings.Join(n.Platforms, " "), n.Builder))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// checkedLine closes the plan's health lines.
+func checkedLine(n int, d time.Duration) string {
+	return fmt.Sprintf("%d node(s) checked in %s", n, d.Round(time.Millisecond))
 }
 
 func healthLine(h nodes.Health) string {
