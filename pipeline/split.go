@@ -10,6 +10,7 @@ import (
 // splitSpec is the build of platform p alone, out of a multi-platform
 // spec. When the build pushes, the platform is pushed by digest to repo,
 // without a tag: the tags are written once the merged index is verified.
+// Without a push the tags stay: they name a loaded image (--load -t).
 // A cache gets a place of its own per platform, exported and imported:
 // a registry cache a ref (a registry cache exported from a multi-node
 // build keeps only the platform that finished last, docker/buildx#1044),
@@ -21,8 +22,8 @@ import (
 func splitSpec(spec engine.BuildSpec, p, repo string) engine.BuildSpec {
 	s := spec
 	s.Platforms = []string{p}
-	s.Tags = nil
 	if spec.Image != nil && spec.Image.Push {
+		s.Tags = nil // pushed by digest; tagged once verified
 		img := *spec.Image
 		img.Name, img.PushByDigest = repo, true
 		s.Image = &img

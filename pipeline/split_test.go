@@ -71,6 +71,11 @@ func TestSplitSpecLocalOutput(t *testing.T) {
 	if got := splitSpec(two, "linux/arm/v7", "").Outputs; !slices.Equal(got, []string{"type=local,dest=out/linux_arm_v7"}) {
 		t.Errorf("two platforms: %q", got)
 	}
+	// a load keeps its tags: they name the loaded image
+	load := engine.BuildSpec{Platforms: []string{"linux/amd64"}, Tags: []string{"app:dev"}, Outputs: []string{"type=docker"}}
+	if got := splitSpec(load, "linux/amd64", ""); !slices.Equal(got.Tags, []string{"app:dev"}) {
+		t.Errorf("--load -t app:dev: tags %q", got.Tags)
+	}
 	one := engine.BuildSpec{Platforms: []string{"linux/amd64"}, Outputs: []string{"type=local,dest=out"}}
 	if got := splitSpec(one, "linux/amd64", "").Outputs; !slices.Equal(got, []string{"type=local,dest=out"}) {
 		t.Errorf("one platform: %q", got)
