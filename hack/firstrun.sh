@@ -87,26 +87,37 @@ git -C "$WORK/xbuild" checkout -q "$(git -C "$ROOT" rev-parse HEAD)"
 measure "make build (fresh clone, empty module and build caches)" make-build.log make -C "$WORK/xbuild" build
 XB=$WORK/xbuild/bin/xbuild
 
-# 2. the farm's compile step, as hack/farm/lib/install.sh runs it
-farm_compile() {
-  local bk bx dir ld fv a
-  bk=$(awk '{ for (i=1;i<NF;i++) if ($i=="github.com/moby/buildkit" && $(i+1) ~ /^v[0-9]/) {print $(i+1); exit} }' "$WORK/xbuild/go.mod")
-  bx=$(awk '{ for (i=1;i<NF;i++) if ($i=="github.com/docker/buildx" && $(i+1) ~ /^v[0-9]/) {print $(i+1); exit} }' "$WORK/xbuild/go.mod")
-  dir=$(cd / && GOFLAGS='' GOWORK=off go mod download -json "github.com/moby/buildkit@$bk" | jq -er .Dir)
-  ld="-X github.com/moby/buildkit/version.Version=$bk"
+# 2. the farm's compile step, as hack/farm/lib/install.sh runs it, one piece at a time
+BK=$(awk '{ for (i=1;i<NF;i++) if ($i=="github.com/moby/buildkit" && $(i+1) ~ /^v[0-9]/) {print $(i+1); exit} }' "$WORK/xbuild/go.mod")
+BX=$(awk '{ for (i=1;i<NF;i++) if ($i=="github.com/docker/buildx" && $(i+1) ~ /^v[0-9]/) {print $(i+1); exit} }' "$WORK/xbuild/go.mod")
+module_dir() { (cd / && GOFLAGS='' GOWORK=off go mod download -json "$1" | jq -er .Dir); }
+compile_buildkit() {
+  local dir ld
+  dir=$(module_dir "github.com/moby/buildkit@$BK")
+  ld="-X github.com/moby/buildkit/version.Version=$BK"
   (cd "$dir" && CGO_ENABLED=0 GOWORK=off go build -trimpath -ldflags "$ld -extldflags '-static'" \
      -tags "osusergo netgo static_build seccomp" -o "$WORK/bin/buildkitd" ./cmd/buildkitd)
   (cd "$dir" && CGO_ENABLED=0 GOWORK=off go build -trimpath -ldflags "$ld" -o "$WORK/bin/buildctl" ./cmd/buildctl)
+}
+compile_frontend() {
+  local dir fv a
+  dir=$(module_dir "github.com/moby/buildkit@$BK")
   fv=$(sed -n 's/^const version = "\(.*\)"$/\1/p' "$dir/frontend/dockerfile/version/version.go")
   for a in amd64 arm64; do
     (cd "$dir" && CGO_ENABLED=0 GOOS=linux GOARCH=$a GOWORK=off go build -trimpath -ldflags "-s -w -X main.Version=$fv" \
        -tags "netgo static_build osusergo" -o "$WORK/bin/dockerfile-frontend-$a" ./frontend/dockerfile/cmd/dockerfile-frontend)
   done
-  dir=$(cd / && GOFLAGS='' GOWORK=off go mod download -json "github.com/docker/buildx@$bx" | jq -er .Dir)
-  (cd "$dir" && CGO_ENABLED=0 GOWORK=off go build -trimpath -o "$WORK/bin/buildx" ./cmd/buildx)
-  (cd "$WORK/xbuild" && CGO_ENABLED=0 GOWORK=off go build -trimpath -o "$WORK/bin/faultproxy" ./hack/farm/faultproxy)
 }
-measure "farm compile (buildkitd, buildctl, Dockerfile frontend x2, buildx, fault proxy)" farm-compile.log farm_compile
+compile_buildx() {
+  local dir
+  dir=$(module_dir "github.com/docker/buildx@$BX")
+  (cd "$dir" && CGO_ENABLED=0 GOWORK=off go build -trimpath -o "$WORK/bin/buildx" ./cmd/buildx)
+}
+compile_faultproxy() { (cd "$WORK/xbuild" && CGO_ENABLED=0 GOWORK=off go build -trimpath -o "$WORK/bin/faultproxy" ./hack/farm/faultproxy); }
+measure "farm compile: buildkitd + buildctl $BK (modules + build)" farm-buildkit.log compile_buildkit
+measure "farm compile: Dockerfile frontend, amd64 and arm64" farm-frontend.log compile_frontend
+measure "farm compile: buildx $BX (modules + build)" farm-buildx.log compile_buildx
+measure "farm compile: fault proxy" farm-faultproxy.log compile_faultproxy
 
 # 3. the demo's build on two private, empty buildkitd daemons
 bk_conf() { # NAME PLATFORM
