@@ -43,8 +43,8 @@ func RunTargets(ctx context.Context, states []*State, o TargetsOptions) error {
 		gate = newPublishGate(len(states))
 	}
 	errs := make([]error, len(states))
-	if states[0].Options.DryRun {
-		// one plan after the other: each prints to stdout
+	if states[0].Options.DryRun || states[0].calls() {
+		// one plan (or --call result) after the other: each prints to stdout
 		for i, s := range states {
 			fmt.Fprintf(s.Out, "== image %s\n", s.Options.Target)
 			errs[i] = Run(ctx, s, Steps())
