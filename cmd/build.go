@@ -75,19 +75,21 @@ func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *c
   2. plan    check the nodes (in parallel, bounded) and route each platform to a
              healthy native node; with --allow-emulation, to an emulated node when
              no native one is healthy
-  3. build   one buildx build across the nodes: proxy settings as build args
-             (never ENV), the chosen layer compression, TARGETARCH left to BuildKit,
-             --push of one merged manifest list, a watchdog for stalled builds
-  4. verify  read the pushed image back: exactly the requested platforms, each
-             config's os/arch, the entrypoint binary's architecture, layer media
-             types, no proxy value in the image
-  5. report  digest, per-platform size and node, step times (--report json for machines)
+  3. build   one buildx build per platform on its node, all at once: proxy
+             settings as build args (never ENV), the chosen layer compression,
+             TARGETARCH left to BuildKit, each platform pushed by digest and
+             merged into one index, a watchdog for stalled builds
+  4. verify  read the pushed index back by digest: exactly the requested
+             platforms, each config's os/arch, every binary's architecture,
+             layer media types, no proxy value in the image, the size budget
+  5. publish only now write the tags
+  6. report  digest, per-platform size and node, step times (--report json for machines)
 
 It takes docker buildx build's flags under their names (docs/buildx-compat.md):
--o type=registry is --push through the verified path; OCI/docker tarballs build
-every platform in one buildx build; a local directory, --load of one platform
-and a cache-only build run per platform on its node; anything not pushed is
-not verified, and says so. --metadata-file writes what buildx writes
+-o type=registry is --push through the verified path; every other output is
+built per platform on its node, and an OCI tarball, a tar or a --load of
+several platforms is merged by xbuild; anything not pushed is not verified,
+and says so. --metadata-file writes what buildx writes
 (containerimage.digest, ...); --report json is xbuild's own, richer report.
 
 An images list in xbuild.yaml builds several images at once, each verified and
@@ -261,6 +263,7 @@ func newBuildState(f *Factory, cfg config.Config, opts *buildOptions, secrets *r
 		BinfmtDir:      f.BinfmtDir,
 		LocalNodes:     pipeline.LocalCandidates(f.Getenv, f.fileExists),
 		DockerContexts: f.DockerContexts,
+		Loader:         engine.DockerEngine{},
 	}
 	if dir, err := f.StateDir(); err == nil {
 		st.StateDir = dir // without one, listing the nodes says what to set

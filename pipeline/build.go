@@ -4,17 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
-	"github.com/xbuild-dev/xbuild/nodes"
 )
 
 // BuildStep builds every platform as its own build on its own node (see
 // buildPlatforms): pushed by digest, then merged into one index pushed by
 // digest, when the build pushes. No tag is written here (see PublishStep).
-// A build with -o outputs runs as one buildx build across the plan's
-// builder instead: the exporter needs every platform at once.
+// An output that holds every platform (an OCI layout, a tar, a
+// multi-platform load) is exported by each platform's build on its node
+// and merged by xbuild (see mergeExports): buildx cannot export those from
+// a build that spans several nodes.
 type BuildStep struct{}
 
 // Name implements Step.
@@ -43,13 +43,20 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	if s.calls() {
 		return runCall(ctx, s, eng)
 	}
-	if s.allAtOnce() {
-		return buildOnce(ctx, s, eng)
+	if !s.Config.Push {
+		cleanup, err := prepareExports(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
 	}
 	if err := buildPlatforms(ctx, s, eng); err != nil {
 		return err
 	}
 	if !s.Config.Push {
+		if err := mergeExports(ctx, s); err != nil {
+			return err
+		}
 		s.logOutputs()
 		return nil
 	}
@@ -73,66 +80,12 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	return nil
 }
 
-// buildOnce runs the whole build as one buildx build on the plan's
-// builder (outputs such as type=oci,dest=image.tar take every platform).
-func buildOnce(ctx context.Context, s *State, eng engine.Engine) error {
-	if err := applyBuilder(ctx, s, eng); err != nil {
-		return err
-	}
-	out := s.maskedErr()
-	defer out.Close()
-	res, err := eng.Build(ctx, s.Spec, engine.BuildOptions{Progress: s.Config.Progress, Out: out, StallTimeout: s.Config.StallTimeout})
-	if err != nil {
-		return fmt.Errorf("%s%s", s.Secrets.String(err.Error()), loadHint(err, s.Config.Platforms))
-	}
-	s.Build = res
-	for _, a := range s.Plan.Assignments {
-		s.Platforms = append(s.Platforms, &PlatformResult{Platform: a.Platform, Node: a.Node, Emulated: a.Emulated, Result: ResultBuilt, Attempts: 1})
-	}
-	s.logOutputs()
-	return nil
-}
-
 // logOutputs says what became of each output of a build that did not
 // push, and that it was not verified.
 func (s *State) logOutputs() {
 	for _, o := range outputsOf(s.Spec.Outputs) {
 		s.Log.Info("%s", outputLine(o, s.Config.Platforms))
 	}
-}
-
-// loadHint explains buildx's refusal of a multi-platform load into a
-// Docker engine that keeps one platform per image (no containerd image
-// store), and what to do instead.
-func loadHint(err error, platforms []string) string {
-	if !strings.Contains(err.Error(), "docker exporter does not currently support exporting manifest lists") {
-		return ""
-	}
-	return fmt.Sprintf("\n  --load of %s: this Docker engine stores one platform per image (it does not use the containerd image store), so it cannot load a multi-platform image: "+
-		"load one platform (--platform %s --load), write an OCI tarball (-o type=oci,dest=image.tar), push it (--push), "+
-		"or turn on the containerd image store in the engine (daemon.json: \"features\": {\"containerd-snapshotter\": true}, Docker Engine 24 or later)",
-		strings.Join(platforms, ", "), platforms[0])
-}
-
-// applyBuilder brings the buildx builder to the plan the way every
-// builder sync does (nodes.SyncRouted), running buildx only where the
-// builder differs from its last sync.
-func applyBuilder(ctx context.Context, s *State, eng engine.Engine) error {
-	st, err := s.store()
-	if err != nil {
-		return err
-	}
-	res, err := nodes.SyncRouted(ctx, eng, st, s.Config.Builder, s.Plan, s.RoutedNodes)
-	if err != nil {
-		return err
-	}
-	s.Builder = res.Nodes
-	if len(res.Changed) == 0 {
-		s.Log.Info("buildx builder %s: as the last sync left it, nothing to change", res.Builder)
-	} else {
-		s.Log.Info("buildx builder %s: %s", res.Builder, strings.Join(res.Changed, ", "))
-	}
-	return nil
 }
 
 // calls reports a --call build other than build (check, outline,

@@ -38,15 +38,12 @@ type pushedIndex struct {
 //     config digest; with several, each build's provenance under
 //     buildx.build.provenance/PLATFORM, as buildx writes it for a
 //     multi-platform build;
-//   - a build that ran as one buildx build (all platforms in one output):
-//     buildx's own metadata;
+//   - an OCI output or a load of several platforms, merged by xbuild:
+//     the merged index, as for a push;
 //   - platforms built each on its node without a push: one platform's
 //     metadata as buildx wrote it; for several, the keys they agree on and
 //     each one's provenance per platform.
-func buildxMetadata(index *pushedIndex, refs []string, once map[string]any, platforms []*PlatformResult) map[string]any {
-	if index == nil && once != nil {
-		return maps.Clone(once)
-	}
+func buildxMetadata(index *pushedIndex, refs []string, platforms []*PlatformResult) map[string]any {
 	var built []*PlatformResult
 	for _, p := range platforms {
 		if p.Metadata != nil {
@@ -57,7 +54,9 @@ func buildxMetadata(index *pushedIndex, refs []string, once map[string]any, plat
 	if index != nil {
 		md[mdDigest] = index.Digest
 		md[mdDescriptor] = map[string]any{"mediaType": index.MediaType, "digest": index.Digest, "size": index.Size}
-		md[mdImageName] = strings.Join(refs, ",")
+		if len(refs) > 0 {
+			md[mdImageName] = strings.Join(refs, ",")
+		}
 		if len(platforms) == 1 && len(built) == 1 {
 			for _, k := range []string{mdBuildRef, mdProvenance, mdConfigDigest} {
 				if v, ok := built[0].Metadata[k]; ok {
@@ -105,15 +104,16 @@ func provenancePerPlatform(md map[string]any, built []*PlatformResult) {
 
 // imageID is what buildx's --iidfile would hold: the published index's
 // digest after a push (buildx writes the same for a multi-platform
-// push), else the image's config digest or, failing that, its digest as
-// the build reported them. "" when there is no one image: several
-// platforms built each on its own node and not pushed.
-func imageID(index *pushedIndex, once map[string]any, platforms []*PlatformResult) string {
+// push) or of the OCI index xbuild merged, else the image's config digest
+// or, failing that, its digest as the one platform's build reported them.
+// "" when there is no one image: several platforms built each on its own
+// node into the build cache, a directory or a tar.
+func imageID(index *pushedIndex, platforms []*PlatformResult) string {
 	if index != nil {
 		return index.Digest
 	}
-	md := once
-	if md == nil && len(platforms) == 1 {
+	var md map[string]any
+	if len(platforms) == 1 {
 		md = platforms[0].Metadata
 	}
 	for _, k := range []string{mdConfigDigest, mdDigest} {
@@ -127,8 +127,8 @@ func imageID(index *pushedIndex, once map[string]any, platforms []*PlatformResul
 // publishedIndex reads the published index's media type and size back
 // (nil when nothing was published).
 func publishedIndex(ctx context.Context, s *State) (*pushedIndex, error) {
-	if !s.Config.Push || s.Build == nil || s.Build.Digest == "" || s.allAtOnce() {
-		return nil, nil
+	if !s.Config.Push || s.Build == nil || s.Build.Digest == "" {
+		return s.exported, nil // an OCI output or a load xbuild merged, if any
 	}
 	reg, err := s.registry()
 	if err != nil {
@@ -156,14 +156,11 @@ func writeResultFiles(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
-	var once map[string]any
-	if s.allAtOnce() && s.Build != nil {
-		once = s.Build.Metadata
-		if once == nil {
-			once = map[string]any{}
-		}
+	refs := s.Tagged
+	if !s.Config.Push {
+		refs = s.Spec.Tags // the names of a merged OCI output or load
 	}
-	s.Metadata = buildxMetadata(index, s.Tagged, once, s.Platforms)
+	s.Metadata = buildxMetadata(index, refs, s.Platforms)
 	if s.Options.Target != "" {
 		return nil
 	}
@@ -173,9 +170,9 @@ func writeResultFiles(ctx context.Context, s *State) error {
 		}
 	}
 	if s.Options.IIDFile != "" {
-		id := imageID(index, once, s.Platforms)
+		id := imageID(index, s.Platforms)
 		if id == "" {
-			s.Log.Warn("--iidfile %s not written: %d platforms were built each on its own node and not pushed, so there is no one image ID (push them, or build one platform)", s.Options.IIDFile, len(s.Platforms))
+			s.Log.Warn("--iidfile %s not written: %d platforms were built each on its own node and not pushed, so there is no one image ID (push them, write an OCI tarball, or build one platform)", s.Options.IIDFile, len(s.Platforms))
 			return nil
 		}
 		if err := atomicfile.Write(s.Options.IIDFile, []byte(id), 0o644); err != nil {

@@ -35,7 +35,6 @@ func TestBuildxMetadata(t *testing.T) {
 	tests := []struct {
 		name      string
 		index     *pushedIndex
-		once      map[string]any
 		platforms []*PlatformResult
 		want      map[string]any
 	}{
@@ -58,11 +57,6 @@ func TestBuildxMetadata(t *testing.T) {
 				"buildx.build.provenance/linux/amd64": prov},
 		},
 		{
-			name: "one buildx build for every platform: buildx's own metadata",
-			once: map[string]any{"buildx.build.ref": "xbuild/amd1/r9", "containerimage.digest": "sha256:oci"}, platforms: []*PlatformResult{amd, arm},
-			want: map[string]any{"buildx.build.ref": "xbuild/amd1/r9", "containerimage.digest": "sha256:oci"},
-		},
-		{
 			name:      "one platform, not pushed: its metadata as buildx wrote it",
 			platforms: []*PlatformResult{arm},
 			want:      arm.Metadata,
@@ -75,7 +69,7 @@ func TestBuildxMetadata(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := buildxMetadata(tc.index, refs, tc.once, tc.platforms)
+			got := buildxMetadata(tc.index, refs, tc.platforms)
 			if g, w := jsonOf(t, got), jsonOf(t, tc.want); g != w {
 				t.Errorf("metadata =\n%s\nwant\n%s", g, w)
 			}
@@ -90,19 +84,17 @@ func TestImageID(t *testing.T) {
 	tests := []struct {
 		name      string
 		index     *pushedIndex
-		once      map[string]any
 		platforms []*PlatformResult
 		want      string
 	}{
-		{"pushed: the published index, whatever the platforms say", &pushedIndex{Digest: "sha256:idx"}, nil, []*PlatformResult{withConfig}, "sha256:idx"},
-		{"one build of every platform: its config digest", nil, withConfig.Metadata, nil, "sha256:cfg"},
-		{"one platform loaded: its config digest", nil, nil, []*PlatformResult{withConfig}, "sha256:cfg"},
-		{"no config digest: the image digest", nil, nil, []*PlatformResult{digestOnly}, "sha256:img"},
-		{"two platforms each on its node: none", nil, nil, []*PlatformResult{withConfig, digestOnly}, ""},
-		{"a cache-only build: none", nil, nil, []*PlatformResult{cacheOnly}, ""},
+		{"pushed (or an OCI output merged): the index, whatever the platforms say", &pushedIndex{Digest: "sha256:idx"}, []*PlatformResult{withConfig, digestOnly}, "sha256:idx"},
+		{"one platform loaded: its config digest", nil, []*PlatformResult{withConfig}, "sha256:cfg"},
+		{"no config digest: the image digest", nil, []*PlatformResult{digestOnly}, "sha256:img"},
+		{"two platforms each on its node: none", nil, []*PlatformResult{withConfig, digestOnly}, ""},
+		{"a cache-only build: none", nil, []*PlatformResult{cacheOnly}, ""},
 	}
 	for _, tc := range tests {
-		if got := imageID(tc.index, tc.once, tc.platforms); got != tc.want {
+		if got := imageID(tc.index, tc.platforms); got != tc.want {
 			t.Errorf("%s: imageID = %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -109,9 +109,10 @@ func (o Output) Pushes() bool {
 // the Docker engine.
 func (o Output) Loads() bool { return o.Type == "docker" && o.Get("dest") == "" }
 
-// NeedsAllPlatforms reports an output that one build of every platform
-// must write: an OCI or docker tarball (one index), a tar stream, or a
-// multi-platform load. A local directory, a cache-only build and an image
+// NeedsAllPlatforms reports an output that holds every platform: an OCI
+// layout (one index), a docker tarball, a tar of the filesystems, a load.
+// With several platforms xbuild assembles it from each platform's export
+// (see mergeExports). A local directory, a cache-only build and an image
 // kept on its node are written per platform.
 func (o Output) NeedsAllPlatforms() bool {
 	switch o.Type {
@@ -282,22 +283,6 @@ func outputsOf(values []string) []Output {
 		}
 	}
 	return out
-}
-
-// allAtOnce reports a build whose outputs need every platform in one
-// buildx build (an OCI or docker tarball, a tar stream, a multi-platform
-// load): it runs on the shared builder. Anything else is built platform by
-// platform, each on its own node.
-func (s *State) allAtOnce() bool {
-	if len(s.Config.Platforms) < 2 || s.Config.Push {
-		return false
-	}
-	for _, o := range outputsOf(s.Options.Outputs) {
-		if o.NeedsAllPlatforms() {
-			return true
-		}
-	}
-	return false
 }
 
 // outputLine says what became of an output after the build, and that

@@ -90,9 +90,6 @@ func (s *State) previewBuilders() ([]nodes.BuilderChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.allAtOnce() {
-		return nodes.PreviewBuilder(eng, s.stateDir(), s.Config.Builder, s.Builder)
-	}
 	var out []nodes.BuilderChange
 	seen := map[string]bool{}
 	for _, a := range s.Plan.Assignments {
@@ -270,8 +267,6 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 		spec := s.platformSpec(a.Platform, nodes.NodeBuilderName(a.Node))
 		spec.Outputs, spec.CacheTo = nil, nil
 		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(spec))))
-	case s.allAtOnce():
-		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(s.Spec))))
 	default:
 		for _, a := range s.Plan.Assignments {
 			if _, reused := s.Resume.reusable(a.Platform); reused {
@@ -289,6 +284,9 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 	if !s.Config.Push {
 		fmt.Fprintln(w, "\nNothing would be pushed (no --push).")
 		for _, o := range outputsOf(s.Spec.Outputs) {
+			if s.merged(o) {
+				fmt.Fprintf(w, "Then xbuild merges the platforms' exports (in %s, a temporary directory) into %s.\n", exportPlaceholder, mergedTarget(o))
+			}
 			if o.Type != "cacheonly" {
 				fmt.Fprintf(w, "Output type=%s would not be verified (xbuild verifies what it pushes to a registry).\n", o.Type)
 			}

@@ -370,6 +370,9 @@ func (s *State) watchInterval() time.Duration {
 func (s *State) platformSpec(p, builder string) engine.BuildSpec {
 	spec := splitSpec(s.Spec, p, s.repo)
 	spec.Builder = builder
+	if !s.Config.Push {
+		spec.Outputs = s.platformOutputs(s.Spec.Outputs, p)
+	}
 	return spec
 }
 

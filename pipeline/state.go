@@ -79,6 +79,8 @@ type State struct {
 	// DockerContexts keeps the docker context of this machine's Docker
 	// engine when a build uses it (no node registered).
 	DockerContexts nodes.DockerContexts
+	// Loader is the Docker engine a multi-platform --load goes to.
+	Loader DockerLoader
 	// WatchInterval is how often the nodes in use are checked while
 	// platforms build; zero means 2 s.
 	WatchInterval time.Duration
@@ -131,6 +133,10 @@ type State struct {
 	Timings []Timing
 
 	nodesListed bool
+	// exportDir holds the platforms' exports of the outputs xbuild
+	// merges; exported is the merged OCI index, when there is one.
+	exportDir string
+	exported  *pushedIndex
 	// repo is the repository every platform is pushed to by digest.
 	repo string
 }

@@ -106,11 +106,12 @@ func TestDropinCheck(t *testing.T) {
 	}
 }
 
-// -o forms: an OCI tarball of both platforms (one buildx build), a local
-// directory per platform (each on its node), a load of one platform into
-// the farm's Docker engine, and the refusal of a two-platform load by an
-// engine without the containerd image store. None is verified, and each
-// says so.
+// -o forms: an OCI tarball and a tar of both platforms (each platform
+// exported on its node, merged by xbuild: buildx refuses them for a
+// multi-node build), a local directory per platform, a load of one
+// platform into the farm's Docker engine, and the refusal of a two-platform
+// load by an engine without the containerd image store. None is verified,
+// and each says so.
 func TestDropinOutputs(t *testing.T) {
 	addFarmNodes(t, "xbuild", "amd64", "arm64")
 	dir := t.TempDir()
@@ -123,8 +124,20 @@ func TestDropinOutputs(t *testing.T) {
 	if !strings.Contains(stderr, "output type=oci: written to "+oci+", layers zstd; not verified") {
 		t.Errorf("-o type=oci does not say what it wrote:\n%s", tail(stderr, 20))
 	}
-	if names := tarNames(t, oci); !names["index.json"] || !names["oci-layout"] {
-		t.Errorf("%s is not an OCI layout: %v", oci, names)
+	if plats := ociPlatforms(t, oci); strings.Join(plats, " ") != "linux/amd64 linux/arm64" {
+		t.Errorf("%s lists platforms %v, want linux/amd64 and linux/arm64 in one index", oci, plats)
+	}
+
+	fsTar := filepath.Join(dir, "fs.tar")
+	_, stderr, code = runXbuild(t, nil, "build", appDir(t), "--no-lint", "-o", "type=tar,dest="+fsTar)
+	if code != 0 {
+		t.Fatalf("-o type=tar: exit %d\n%s", code, tail(stderr, 30))
+	}
+	files := tarFiles(t, fsTar)
+	for p, m := range map[string]elf.Machine{"linux_amd64/app": elf.EM_X86_64, "linux_arm64/app": elf.EM_AARCH64} {
+		if got := elfMachine(t, files[p]); got != m {
+			t.Errorf("fs.tar %s is %v, want %v", p, got, m)
+		}
 	}
 
 	local := filepath.Join(dir, "out")
@@ -162,30 +175,73 @@ func TestDropinOutputs(t *testing.T) {
 	}
 
 	_, stderr, code = runXbuild(t, dockerEnv, "build", appDir(t), "--no-lint", "--load", "-t", tag+"-multi")
-	if code == 0 || !strings.Contains(stderr, "--load of linux/amd64, linux/arm64: this Docker engine stores one platform per image") {
+	if code == 0 || !strings.Contains(stderr, "--load of linux/amd64, linux/arm64: the Docker engine at unix://"+strings.TrimPrefix(farm.Docker.Socket, "unix://")) ||
+		!strings.Contains(stderr, "stores one platform per image") || !strings.Contains(stderr, "nothing was built") {
 		t.Errorf("a two-platform load into a Docker 20.10 engine: exit %d\n%s", code, tail(stderr, 20))
 	}
 }
 
-func tarNames(t *testing.T, path string) map[string]bool {
+// tarFiles reads every regular file of a tar.
+func tarFiles(t *testing.T, path string) map[string][]byte {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	names := map[string]bool{}
+	files := map[string][]byte{}
 	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return names
+			return files
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		names[h.Name] = true
+		if h.Typeflag == tar.TypeReg {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[h.Name] = b
+		}
 	}
+}
+
+// ociPlatforms lists the image platforms of an OCI layout archive's one
+// index (attestations left out), in the index's order.
+func ociPlatforms(t *testing.T, path string) []string {
+	t.Helper()
+	files := tarFiles(t, path)
+	type index struct {
+		Manifests []struct {
+			Digest      string            `json:"digest"`
+			Annotations map[string]string `json:"annotations"`
+			Platform    *struct {
+				OS           string `json:"os"`
+				Architecture string `json:"architecture"`
+			} `json:"platform"`
+		} `json:"manifests"`
+	}
+	var top, idx index
+	if err := json.Unmarshal(files["oci-layout"], new(map[string]any)); err != nil {
+		t.Fatalf("%s has no oci-layout: %v", path, err)
+	}
+	if err := json.Unmarshal(files["index.json"], &top); err != nil || len(top.Manifests) != 1 {
+		t.Fatalf("%s index.json: %s (%v)", path, files["index.json"], err)
+	}
+	if err := json.Unmarshal(files["blobs/sha256/"+strings.TrimPrefix(top.Manifests[0].Digest, "sha256:")], &idx); err != nil {
+		t.Fatalf("%s: its index: %v", path, err)
+	}
+	var out []string
+	for _, m := range idx.Manifests {
+		if m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" || m.Platform == nil {
+			continue
+		}
+		out = append(out, m.Platform.OS+"/"+m.Platform.Architecture)
+	}
+	return out
 }
 
 // A local cache of a two-platform build: each platform exports to its own
