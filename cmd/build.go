@@ -27,6 +27,14 @@ type buildOptions struct {
 	outputs   []string
 	noCache   bool
 	pull      bool
+
+	// buildx build's flags, passed through (see pipeline.CheckRunOptions)
+	run          engine.RunOptions
+	check        bool
+	load         bool
+	iidFile      string
+	allOrNothing bool
+	only         []string
 }
 
 // buildBindings ties build flags to config keys (flags > XBUILD_* > file).
@@ -69,13 +77,25 @@ func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *c
   2. plan    check the nodes (in parallel, bounded) and route each platform to a
              healthy native node; with --allow-emulation, to an emulated node when
              no native one is healthy
-  3. build   one buildx build across the nodes: proxy settings as build args
-             (never ENV), the chosen layer compression, TARGETARCH left to BuildKit,
-             --push of one merged manifest list, a watchdog for stalled builds
-  4. verify  read the pushed image back: exactly the requested platforms, each
-             config's os/arch, the entrypoint binary's architecture, layer media
-             types, no proxy value in the image
-  5. report  digest, per-platform size and node, step times (--report json for machines)
+  3. build   one buildx build per platform on its node, all at once: proxy
+             settings as build args (never ENV), the chosen layer compression,
+             TARGETARCH left to BuildKit, each platform pushed by digest and
+             merged into one index, a watchdog for stalled builds
+  4. verify  read the pushed index back by digest: exactly the requested
+             platforms, each config's os/arch, every binary's architecture,
+             layer media types, no proxy value in the image, the size budget
+  5. publish only now write the tags
+  6. report  digest, per-platform size and node, step times (--report json for machines)
+
+It takes docker buildx build's flags under their names (docs/buildx-compat.md):
+-o type=registry is --push through the verified path; every other output is
+built per platform on its node, and an OCI tarball, a tar or a --load of
+several platforms is merged by xbuild; anything not pushed is not verified,
+and says so. --metadata-file writes what buildx writes
+(containerimage.digest, ...); --report json is xbuild's own, richer report.
+
+An images list in xbuild.yaml builds several images at once, each verified and
+tagged on its own (--all-or-nothing: none unless all are verified).
 
 With --push-by-digest (CI runners, one platform each): every platform is pushed
 by digest and verified by that digest; no index is assembled and no tag is
@@ -97,7 +117,21 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
   xbuild build examples/go-service
 
   # on a CI runner: push this platform by digest and verify it; the merge job tags
-  xbuild build --platform linux/arm64 -t registry.example.com/app --push-by-digest --digest-file digests/linux-arm64.json`,
+  xbuild build --platform linux/arm64 -t registry.example.com/app --push-by-digest --digest-file digests/linux-arm64.json
+
+  # a Makefile written for buildx: only the command name changed
+  xbuild build --platform linux/amd64,linux/arm64 -t registry.example.com/app:1.2.3 --push --metadata-file meta.json .
+  jq -r '."containerimage.digest"' meta.json
+
+  # an OCI tarball of both platforms; one platform into the local Docker engine
+  xbuild build -o type=oci,dest=app.tar .
+  xbuild build --platform linux/amd64 --load -t app:dev .
+
+  # BuildKit's Dockerfile checks, nothing built
+  xbuild build --check .
+
+  # the images list of xbuild.yaml, tagged only if every image is verified
+  xbuild build -t 1.2.3 --push --all-or-nothing`,
 		GroupID: "main",
 		Args:    rangeArgs(0, 1, "at most one CONTEXT directory"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -118,7 +152,7 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	fl.Bool("allow-emulation", false, "build a platform on an emulated (QEMU) node when no native node for it is healthy")
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "print the routing and the exact buildx commands, then stop")
 	fl.String("progress", "", "progress output: auto, plain, tty or quiet (default auto)")
-	fl.String("metadata-file", "", "write the build report as JSON to this file")
+	fl.String("metadata-file", "", "write buildx's build metadata (containerimage.digest, containerimage.descriptor, image.name, ...) as JSON to this file")
 	fl.String("report", "", "report format: table (stderr) or json (stdout) (default table)")
 	fl.StringArray("cache-from", nil, "external cache source, as buildx --cache-from (repeatable)")
 	fl.StringArray("cache-to", nil, "cache export destination, as buildx --cache-to (repeatable)")
@@ -129,10 +163,72 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	fl.Bool("verify", true, "after --push, read the image back from the registry and check it")
 	fl.Bool("push-by-digest", false, "push each platform by digest and verify it, with no index and no tag (CI runners; xbuild merge tags); implies --push")
 	fl.String("digest-file", "", "with --push-by-digest, write what was pushed as JSON to this file (the input of xbuild merge)")
-	fl.StringArrayVarP(&opts.outputs, "output", "o", nil, "extra buildx output without --push, e.g. type=oci,dest=image.tar")
+	fl.StringArrayVarP(&opts.outputs, "output", "o", nil, "output as buildx takes it: type=registry (= --push, verified), image, oci, docker, tar, local, cacheonly; dest=PATH (repeatable)")
 	fl.BoolVar(&opts.noCache, "no-cache", false, "do not use the build cache")
 	fl.BoolVar(&opts.pull, "pull", false, "always pull base images")
+	addBuildxFlags(c, opts)
 	return c
+}
+
+// addBuildxFlags adds the `docker buildx build` flags xbuild passes
+// through, under buildx's names (docs/buildx-compat.md).
+func addBuildxFlags(c *cobra.Command, opts *buildOptions) {
+	fl := c.Flags()
+	fl.StringArrayVar(&opts.run.BuildContexts, "build-context", nil, "additional build context NAME=VALUE: a directory, a URL, docker-image://REF, oci-layout://DIR or target:STAGE (repeatable)")
+	fl.StringVar(&opts.run.Network, "network", "", `network mode of RUN steps: default, none or host (host needs the daemon to allow network.host)`)
+	fl.StringSliceVar(&opts.run.AddHosts, "add-host", nil, `add a host-to-IP mapping to RUN steps, "HOST:IP" (repeatable)`)
+	fl.StringArrayVar(&opts.run.NoCacheFilter, "no-cache-filter", nil, "do not use the build cache for this stage (repeatable)")
+	fl.StringVar(&opts.run.ShmSize, "shm-size", "", "size of /dev/shm in RUN containers, e.g. 128m")
+	fl.StringArrayVar(&opts.run.Ulimits, "ulimit", nil, "ulimit of RUN containers, TYPE=SOFT[:HARD], e.g. nofile=1024:2048 (repeatable)")
+	fl.StringVar(&opts.run.Call, "call", "build", "build, or evaluate the Dockerfile without building: check, outline or targets")
+	fl.BoolVar(&opts.check, "check", false, `shorthand for "--call=check"`)
+	fl.BoolVar(&opts.load, "load", false, `load the image into the Docker engine (shorthand for "--output=type=docker"); several platforms need the containerd image store`)
+	fl.StringVar(&opts.iidFile, "iidfile", "", "write the image ID to this file: after a push, the published index's digest")
+	fl.BoolVar(&opts.allOrNothing, "all-or-nothing", false, "with several images (images: in xbuild.yaml), tag none unless every one is built and verified")
+	fl.StringSliceVar(&opts.only, "only", nil, "with several images (images: in xbuild.yaml), build only these, by name (repeatable)")
+}
+
+// applyBuildxFlags checks the passed-through flags and folds the outputs
+// into the config: a registry output is the verified push path (--push),
+// the rest are buildx outputs. It returns what to say about the outputs.
+func applyBuildxFlags(opts *buildOptions, lc *config.Loaded) ([]string, error) {
+	if opts.check {
+		if opts.cmd != nil && opts.cmd.Flags().Changed("call") && opts.run.Call != "check" {
+			return nil, usageErrorf("--check is --call=check: it does not go with --call %s", opts.run.Call)
+		}
+		opts.run.Call = "check"
+	}
+	if err := pipeline.CheckRunOptions(opts.run); err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	op, err := pipeline.PlanOutputs(opts.outputs, opts.load)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	if opts.run.Call != "" && opts.run.Call != "build" {
+		if len(opts.outputs) > 0 || opts.load || (opts.cmd != nil && opts.cmd.Flags().Changed("push") && lc.Push) || opts.iidFile != "" {
+			return nil, usageErrorf("--call %s evaluates the Dockerfile and builds nothing: it does not go with --push, --output, --load or --iidfile", opts.run.Call)
+		}
+		lc.Push = false // the file's push: true is for builds
+		return nil, nil
+	}
+	if op.Push {
+		lc.Push = true
+		if len(op.Names) > 0 {
+			lc.Tags = op.Names // buildx: an output's name= wins over -t
+		}
+		if op.Compression != "" {
+			lc.Compression, lc.CompressionLevel = op.Compression, op.CompressionLevel
+		}
+	}
+	if len(op.Outputs) > 0 && lc.Push {
+		return nil, usageErrorf("--push (or an -o type=registry output) does not go with --output %s or --load: xbuild pushes, verifies and tags in one build; export the other output in a second build (it hits the cache)", op.Outputs[0])
+	}
+	opts.outputs = nil // passed to buildx normalized (type= first)
+	for _, o := range op.Outputs {
+		opts.outputs = append(opts.outputs, o.String())
+	}
+	return op.Notes, nil
 }
 
 // runBuild runs the whole pipeline as one call; lint comes first, and
@@ -144,32 +240,95 @@ func runBuild(ctx context.Context, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(lc.Images) > 0 || len(opts.only) > 0 || opts.allOrNothing {
+		return runImages(ctx, opts, lc)
+	}
+	notes, err := applyBuildxFlags(opts, lc)
+	if err != nil {
+		return err
+	}
 	if err := lc.Validate(); err != nil {
 		return err
 	}
-	if len(opts.outputs) > 0 && lc.Push {
-		return usageErrorf("--output and --push do not go together: --push already exports the image to the registry")
+	secrets := redact.New()
+	st := newBuildState(f, lc.Config, opts, secrets)
+	st.Open = buildOpener(f, lc.Config, opts.dryRun, secrets)
+	for _, n := range notes {
+		st.Log.Info("%s", n)
 	}
+	return pipeline.Run(ctx, st, pipeline.Steps())
+}
+
+// newBuildState is the pipeline state of one image's build.
+func newBuildState(f *Factory, cfg config.Config, opts *buildOptions, secrets *redact.Redactor) *pipeline.State {
 	st := &pipeline.State{
-		Config:  lc.Config,
-		Options: pipeline.Options{DryRun: opts.dryRun, Outputs: opts.outputs, NoCache: opts.noCache, Pull: opts.pull},
+		Config: cfg,
+		Options: pipeline.Options{DryRun: opts.dryRun, Outputs: opts.outputs, NoCache: opts.noCache, Pull: opts.pull,
+			Run: opts.run, IIDFile: opts.iidFile},
 		Getenv:  f.Getenv,
 		Now:     f.Now,
 		Out:     f.IO.Out,
 		Err:     f.IO.ErrOut,
-		Log:     &pipeline.TextLogger{W: f.IO.ErrOut, Quiet: lc.Progress == "quiet"},
-		Secrets: redact.New(),
+		Log:     &pipeline.TextLogger{W: f.IO.ErrOut, Quiet: cfg.Progress == "quiet"},
+		Secrets: secrets,
 		Lint:    f.Linter,
 
 		BinfmtDir:      f.BinfmtDir,
 		LocalNodes:     pipeline.LocalCandidates(f.Getenv, f.fileExists),
 		DockerContexts: f.DockerContexts,
+		Loader:         engine.DockerEngine{},
 	}
 	if dir, err := f.StateDir(); err == nil {
 		st.StateDir = dir // without one, listing the nodes says what to set
 	}
-	st.Open = buildOpener(f, lc.Config, opts.dryRun, st.Secrets)
-	return pipeline.Run(ctx, st, pipeline.Steps())
+	return st
+}
+
+// runImages builds the images list of xbuild.yaml (or those --only
+// names): every image its own pipeline, all at once, sharing the engine,
+// the nodes and the registry client (pipeline.RunTargets).
+func runImages(ctx context.Context, opts *buildOptions, lc *config.Loaded) error {
+	f := opts.f
+	if len(lc.Images) == 0 {
+		if len(opts.only) == 0 {
+			return usageErrorf("--all-or-nothing needs several images: an images list in xbuild.yaml")
+		}
+		_, err := lc.ImageConfigs(opts.only)
+		return err
+	}
+	switch {
+	case len(opts.args) > 0:
+		return usageErrorf("a CONTEXT argument does not go with the images list of %s: each image names its context (context: in its entry)", lc.File)
+	case len(opts.outputs) > 0 || opts.load || opts.iidFile != "":
+		return usageErrorf("--output, --load and --iidfile write one image's result: with the images list of %s, build one image with --only NAME", lc.File)
+	}
+	notes, err := applyBuildxFlags(opts, lc)
+	if err != nil {
+		return err
+	}
+	images, err := lc.ImageConfigs(opts.only)
+	if err != nil {
+		return err
+	}
+	secrets := redact.New()
+	open := pipeline.SharedOpener(buildOpener(f, lc.Config, opts.dryRun, secrets))
+	var states []*pipeline.State
+	for _, img := range images {
+		cfg := img.Config
+		if len(images) > 1 && (cfg.Progress == "auto" || cfg.Progress == "tty") {
+			cfg.Progress = "plain" // one terminal display per image would overwrite the others
+		}
+		st := newBuildState(f, cfg, opts, secrets)
+		st.Options.Target = img.Name
+		st.Log = &pipeline.TextLogger{W: f.IO.ErrOut, Quiet: cfg.Progress == "quiet", Prefix: "[" + img.Name + "] "}
+		st.Open = open
+		for _, n := range notes {
+			st.Log.Info("%s", n)
+		}
+		states = append(states, st)
+	}
+	return pipeline.RunTargets(ctx, states, pipeline.TargetsOptions{AllOrNothing: opts.allOrNothing, Report: lc.Report,
+		MetadataFile: lc.MetadataFile, Out: f.IO.Out, Err: f.IO.ErrOut})
 }
 
 // buildOpener opens the build's dependencies on first use. A dry run

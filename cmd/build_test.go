@@ -456,3 +456,77 @@ func TestBuildSyncsTheBuilderOnlyWhenItChanged(t *testing.T) {
 		t.Errorf("%d engines built for %d builds", be.engines, len(steps))
 	}
 }
+
+// buildx build's flags are parsed under buildx's names into the run
+// options.
+func TestBuildxFlags(t *testing.T) {
+	be := newBuildEnv(t)
+	o := parseBuild(t, be.f, "app", "--build-context", "src=../src", "--build-context", "base=docker-image://alpine:3.20", "--network", "none",
+		"--add-host", "db:10.0.0.5,cache:10.0.0.6", "--add-host", "q:10.0.0.7", "--no-cache-filter", "deps", "--shm-size", "128m",
+		"--ulimit", "nofile=1024:2048", "--check", "--load", "--iidfile", "iid", "--all-or-nothing", "--only", "api,worker")
+	want := engine.RunOptions{BuildContexts: []string{"src=../src", "base=docker-image://alpine:3.20"}, Network: "none",
+		AddHosts: []string{"db:10.0.0.5", "cache:10.0.0.6", "q:10.0.0.7"}, NoCacheFilter: []string{"deps"}, ShmSize: "128m",
+		Ulimits: []string{"nofile=1024:2048"}, Call: "build"}
+	if !reflect.DeepEqual(o.run, want) || !o.check || !o.load || o.iidFile != "iid" || !o.allOrNothing || !slices.Equal(o.only, []string{"api", "worker"}) {
+		t.Errorf("options: run %+v check %v load %v iid %q all %v only %q", o.run, o.check, o.load, o.iidFile, o.allOrNothing, o.only)
+	}
+}
+
+// -o type=registry without --push is the verified push path: each
+// platform by digest, one index, verified, then tagged with the output's
+// names; the dry run shows it and says so.
+func TestBuildRegistryOutputIsVerifiedPush(t *testing.T) {
+	be := newBuildEnv(t)
+	be.register(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.build(t, dir, "--no-lint", "--dry-run", "-o", "type=registry,name=r.example/app:1,compression=zstd"); err != nil {
+		t.Fatalf("%v\n%s", err, be.errOut)
+	}
+	for _, want := range []string{"push-by-digest=true", "compression=zstd", "and only then tagged: r.example/app:1"} {
+		if !strings.Contains(be.out.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, be.out)
+		}
+	}
+	if !strings.Contains(be.errOut.String(), "--output type=registry,name=r.example/app:1,compression=zstd: pushing through xbuild's verified path, as --push does") {
+		t.Errorf("no note that -o type=registry means --push:\n%s", be.errOut)
+	}
+}
+
+// The images list of xbuild.yaml: one plan per image, one after the
+// other, each with its own repository and the -t tag appended to it.
+func TestBuildImagesListDryRun(t *testing.T) {
+	be := newBuildEnv(t)
+	be.register(t)
+	dir := t.TempDir()
+	for _, f := range []string{"api/Dockerfile", "worker/Dockerfile"} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("FROM scratch\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "xbuild.yaml")
+	yaml := "images:\n  - name: api\n    image: r.example/api\n    context: api\n  - name: worker\n    image: r.example/worker\n    context: worker\n    platforms: [linux/arm64]\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	be.f.ConfigFile = cfg
+	if err := be.build(t, "--no-lint", "--dry-run", "--push", "-t", "1.0"); err != nil {
+		t.Fatalf("%v\n%s", err, be.errOut)
+	}
+	out := be.out.String()
+	api, worker := strings.Index(out, "== image api\n"), strings.Index(out, "== image worker\n")
+	if api < 0 || worker < api {
+		t.Fatalf("plans:\n%s", out)
+	}
+	if a := out[api:worker]; !strings.Contains(a, "linux/amd64    -> amd1") || !strings.Contains(a, "and only then tagged: r.example/api:1.0") {
+		t.Errorf("api's plan:\n%s", a)
+	}
+	if w := out[worker:]; strings.Contains(w, "linux/amd64") || !strings.Contains(w, "and only then tagged: r.example/worker:1.0") || !strings.Contains(w, filepath.Join(dir, "worker")) {
+		t.Errorf("worker's plan:\n%s", w)
+	}
+}

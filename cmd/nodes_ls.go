@@ -183,15 +183,16 @@ func orNone(names []string) string {
 }
 
 // writeNodesTable prints an aligned table for people, tab-separated rows
-// without a header for programs.
+// when piped; both keep the header, as docker and buildx do (--format json
+// is for scripts).
 func writeNodesTable(w io.Writer, rows []nodeStatus, tty bool, now time.Time) {
 	out := w
 	var tw *tabwriter.Writer
 	if tty {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		out = tw
-		fmt.Fprintln(out, "NAME\tKIND\tENDPOINT\tPLATFORMS\tSTATUS\tBUILDKIT\tLATENCY\tCERT EXPIRY")
 	}
+	fmt.Fprintln(out, "NAME\tKIND\tENDPOINT\tPLATFORMS\tSTATUS\tBUILDKIT\tLATENCY\tCERT EXPIRY")
 	for _, r := range rows {
 		plats := strings.Join(r.Platforms, ",")
 		if r.Emulated {

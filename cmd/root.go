@@ -13,8 +13,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Short: "Build, push and verify multi-platform images on native build nodes",
 		Long: `xbuild builds container images for several CPU architectures on native
 build machines, pushes one merged multi-platform manifest and reads it back
-from the registry to prove it is right. It embeds Docker Buildx and BuildKit:
-no docker CLI or buildx plugin is needed.
+from the registry to prove it is right. It embeds Docker Buildx and the
+BuildKit client: no docker CLI or buildx plugin is needed. The builds run on
+BuildKit daemons: registered nodes, or this machine's buildkitd or Docker engine.
 
 Configuration comes from flags, then XBUILD_* environment variables, then
 ./xbuild.yaml (or --config), then built-in defaults.`,

@@ -50,18 +50,19 @@ s=$(date +%s)
 HADOLINT=$(jq -r '.hadolint // empty' "$FARM/farm.json")
 XBUILD_LINT_HADOLINT=$HADOLINT \
   "$XBUILD" build --config "$ROOT/examples/go-service/xbuild.yaml" -t "$REF" --push --progress plain \
-  --metadata-file "$DEMO/report.json"
+  --metadata-file "$DEMO/metadata.json"
 took "$s"
 
-say "4/4 done in $(( $(date +%s) - T0 ))s — the report above is also in $DEMO/report.json"
+say "4/4 done in $(( $(date +%s) - T0 ))s — $DEMO/metadata.json holds what docker buildx build --metadata-file writes"
 cat <<EOF
 Look at the result:
   export XBUILD_CONFIG_DIR=$XBUILD_CONFIG_DIR DOCKER_CONFIG=$DOCKER_CONFIG SSL_CERT_FILE=$SSL_CERT_FILE XBUILD_LINT_HADOLINT=$HADOLINT
   $XBUILD nodes ls
   $XBUILD verify $REF --platform linux/amd64,linux/arm64
-  jq . $DEMO/report.json
+  jq -r '."containerimage.digest"' $DEMO/metadata.json   # as a script written for buildx reads it
   skopeo inspect --raw --cert-dir $FARM/certs/skopeo --authfile $DOCKER_CONFIG/config.json docker://$REF | jq .
-  bash $ROOT/hack/farm/netns.sh drop arm64; $XBUILD nodes check; bash $ROOT/hack/farm/netns.sh restore arm64   # a node going away
+A node going away (hack/farm/netns.sh cut|drop|restore|status [NODE]; NODE is amd64, amd64b, arm64 (the default) or arm64b):
+  bash $ROOT/hack/farm/netns.sh drop arm64; $XBUILD nodes check; bash $ROOT/hack/farm/netns.sh restore arm64
 Clean up:
   make farm-down
 EOF

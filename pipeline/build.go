@@ -4,17 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/xbuild-dev/xbuild/internal/engine"
-	"github.com/xbuild-dev/xbuild/nodes"
 )
 
 // BuildStep builds every platform as its own build on its own node (see
 // buildPlatforms): pushed by digest, then merged into one index pushed by
 // digest, when the build pushes. No tag is written here (see PublishStep).
-// A build with -o outputs runs as one buildx build across the plan's
-// builder instead: the exporter needs every platform at once.
+// An output that holds every platform (an OCI layout, a tar, a
+// multi-platform load) is exported by each platform's build on its node
+// and merged by xbuild (see mergeExports): buildx cannot export those from
+// a build that spans several nodes.
 type BuildStep struct{}
 
 // Name implements Step.
@@ -40,14 +40,24 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 			return err
 		}
 	}
-	if len(s.Options.Outputs) > 0 {
-		return buildOnce(ctx, s, eng)
+	if s.calls() {
+		return runCall(ctx, s, eng)
+	}
+	if !s.Config.Push {
+		cleanup, err := prepareExports(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
 	}
 	if err := buildPlatforms(ctx, s, eng); err != nil {
 		return err
 	}
 	if !s.Config.Push {
-		s.Log.Info("built %s; nothing was pushed (no --push): the result is in the nodes' build cache", strings.Join(s.Config.Platforms, ", "))
+		if err := mergeExports(ctx, s); err != nil {
+			return err
+		}
+		s.logOutputs()
 		return nil
 	}
 	if s.Config.PushByDigest {
@@ -74,42 +84,42 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 	return nil
 }
 
-// buildOnce runs the whole build as one buildx build on the plan's
-// builder (outputs such as type=oci,dest=image.tar take every platform).
-func buildOnce(ctx context.Context, s *State, eng engine.Engine) error {
-	if err := applyBuilder(ctx, s, eng); err != nil {
-		return err
+// logOutputs says what became of each output of a build that did not
+// push, and that it was not verified.
+func (s *State) logOutputs() {
+	for _, o := range outputsOf(s.Spec.Outputs) {
+		s.Log.Info("%s", outputLine(o, s.Config.Platforms))
 	}
-	out := s.maskedErr()
-	defer out.Close()
-	res, err := eng.Build(ctx, s.Spec, engine.BuildOptions{Progress: s.Config.Progress, Out: out, StallTimeout: s.Config.StallTimeout})
-	if err != nil {
-		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
-	}
-	s.Build = res
-	for _, a := range s.Plan.Assignments {
-		s.Platforms = append(s.Platforms, &PlatformResult{Platform: a.Platform, Node: a.Node, Emulated: a.Emulated, Result: ResultBuilt, Attempts: 1})
-	}
-	return nil
 }
 
-// applyBuilder brings the buildx builder to the plan the way every
-// builder sync does (nodes.SyncRouted), running buildx only where the
-// builder differs from its last sync.
-func applyBuilder(ctx context.Context, s *State, eng engine.Engine) error {
-	st, err := s.store()
+// calls reports a --call build other than build (check, outline,
+// targets): the Dockerfile is evaluated, nothing is built or exported.
+func (s *State) calls() bool { return s.Options.Run.Call != "" && s.Options.Run.Call != "build" }
+
+// runCall runs a --call build once, for the first platform on its node:
+// buildx evaluates the Dockerfile there (BuildKit's checks, the outline
+// of its build arguments and secrets, its targets) and prints the result
+// on standard output. A failed check fails the step, as buildx exits 1.
+func runCall(ctx context.Context, s *State, eng engine.Engine) error {
+	a := s.Plan.Assignments[0]
+	b := &platformBuilder{s: s, eng: eng}
+	builder, err := b.ensureBuilder(ctx, a.Node)
 	if err != nil {
 		return err
 	}
-	res, err := nodes.SyncRouted(ctx, eng, st, s.Config.Builder, s.Plan, s.RoutedNodes)
+	spec := s.platformSpec(a.Platform, builder)
+	spec.Outputs, spec.CacheTo = nil, nil
+	errOut := s.maskedErr()
+	defer errOut.Close()
+	out := s.Secrets.Writer(s.Out)
+	defer out.Close()
+	s.Log.Info("--call %s: evaluating the Dockerfile for %s on node %s; nothing is built or pushed", s.Options.Run.Call, a.Platform, a.Node)
+	_, err = eng.Build(ctx, spec, engine.BuildOptions{Progress: s.Config.Progress, Out: errOut, Stdout: out, StallTimeout: s.Config.StallTimeout})
 	if err != nil {
-		return err
-	}
-	s.Builder = res.Nodes
-	if len(res.Changed) == 0 {
-		s.Log.Info("buildx builder %s: as the last sync left it, nothing to change", res.Builder)
-	} else {
-		s.Log.Info("buildx builder %s: %s", res.Builder, strings.Join(res.Changed, ", "))
+		if s.Options.Run.Call == "check" {
+			return fmt.Errorf("the Dockerfile checks failed (--call check on node %s): %s", a.Node, s.Secrets.String(err.Error()))
+		}
+		return fmt.Errorf("--call %s on node %s: %s", s.Options.Run.Call, a.Node, s.Secrets.String(err.Error()))
 	}
 	return nil
 }

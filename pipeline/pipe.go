@@ -135,13 +135,15 @@ type Logger interface {
 type TextLogger struct {
 	W     interface{ Write([]byte) (int, error) }
 	Quiet bool
-	mu    sync.Mutex
+	// Prefix starts every line ("[api] " for one of several images).
+	Prefix string
+	mu     sync.Mutex
 }
 
 func (l *TextLogger) printf(format string, a ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.W, format, a...)
+	fmt.Fprintf(l.W, l.Prefix+format, a...)
 }
 
 // Start implements Logger.

@@ -93,9 +93,6 @@ func (s *State) previewBuilders() ([]nodes.BuilderChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.Options.Outputs) > 0 {
-		return nodes.PreviewBuilder(eng, s.stateDir(), s.Config.Builder, s.Builder)
-	}
 	var out []nodes.BuilderChange
 	seen := map[string]bool{}
 	for _, a := range s.Plan.Assignments {
@@ -153,7 +150,7 @@ func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*n
 		health[h.Node] = h
 		s.Log.Info("%s", healthLine(h))
 	}
-	s.Log.Info("%d node(s) checked in %s", len(candidates), s.now().Sub(start).Round(time.Millisecond))
+	s.Log.Info("%s", checkedLine(len(candidates), s.now().Sub(start)))
 	return nodes.Route(s.Config.Platforms, candidates, health, s.Config.AllowEmulation)
 }
 
@@ -198,6 +195,11 @@ func nodeSummary(all []nodes.Node) string {
 	return strings.Join(parts, "; ")
 }
 
+// checkedLine closes the plan's health lines.
+func checkedLine(n int, d time.Duration) string {
+	return fmt.Sprintf("%d node(s) checked in %s", n, d.Round(time.Millisecond))
+}
+
 func healthLine(h nodes.Health) string {
 	line := fmt.Sprintf("node %-12s %-11s", h.Node, h.Status)
 	if h.Healthy() {
@@ -222,6 +224,7 @@ func buildSpec(c config.Config, o Options, args map[string]string, builder strin
 		CacheTo:    c.CacheTo,
 		NoCache:    o.NoCache,
 		Pull:       o.Pull,
+		Run:        o.Run,
 	}
 	if c.Push {
 		spec.Image = &engine.ImageOutput{Push: true, Compression: c.Compression, CompressionLevel: c.CompressionLevel}
@@ -229,7 +232,7 @@ func buildSpec(c config.Config, o Options, args map[string]string, builder strin
 		// passed as build args stay out of the pushed attestations.
 		spec.Provenance = "mode=min"
 	} else {
-		spec.Outputs = o.Outputs
+		spec.Outputs = compressedOutputs(o.Outputs, c.Compression, c.CompressionLevel)
 		if len(spec.Outputs) == 0 {
 			// say "keep it in the build cache" explicitly, instead of buildx's
 			// "No output specified" warning
@@ -264,9 +267,13 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 	for _, c := range changes {
 		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", c.Args)))
 	}
-	if len(s.Options.Outputs) > 0 {
-		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(s.Spec))))
-	} else {
+	switch {
+	case s.calls():
+		a := s.Plan.Assignments[0]
+		spec := s.platformSpec(a.Platform, nodes.NodeBuilderName(a.Node))
+		spec.Outputs, spec.CacheTo = nil, nil
+		fmt.Fprintf(w, "  %s\n", s.Secrets.String(engine.Quote("docker buildx", engine.BuildArgs(spec))))
+	default:
 		for _, a := range s.Plan.Assignments {
 			if _, reused := s.Resume.reusable(a.Platform); reused {
 				continue
@@ -276,8 +283,20 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 		}
 	}
 	fmt.Fprintln(w, "(to read the result, xbuild also passes --progress rawjson and --metadata-file FILE to each build)")
+	if s.calls() {
+		fmt.Fprintf(w, "\n--call %s evaluates the Dockerfile once, for %s: nothing would be built or pushed.\n", s.Options.Run.Call, s.Plan.Assignments[0].Platform)
+		return
+	}
 	if !s.Config.Push {
 		fmt.Fprintln(w, "\nNothing would be pushed (no --push).")
+		for _, o := range outputsOf(s.Spec.Outputs) {
+			if s.merged(o) {
+				fmt.Fprintf(w, "Then xbuild merges the platforms' exports (in %s, a temporary directory) into %s.\n", exportPlaceholder, mergedTarget(o))
+			}
+			if o.Type != "cacheonly" {
+				fmt.Fprintf(w, "Output type=%s would not be verified (xbuild verifies what it pushes to a registry).\n", o.Type)
+			}
+		}
 		return
 	}
 	if s.Config.PushByDigest {

@@ -35,6 +35,11 @@ type PlatformResult struct {
 	Pushed string `json:"pushed,omitempty"`
 	// Lost are the nodes lost while building it, in order.
 	Lost []string `json:"lost,omitempty"`
+	// BuildRef is buildx's reference of the build that made it
+	// (builder/node/ref, for `buildx history`), "" when reused.
+	BuildRef string `json:"buildRef,omitempty"`
+	// Metadata is what buildx's --metadata-file said of its build.
+	Metadata map[string]any `json:"-"`
 	// Attempts counts the builds started (retries and failovers included).
 	Attempts int     `json:"attempts"`
 	Seconds  float64 `json:"seconds"`
@@ -134,7 +139,11 @@ func (b *platformBuilder) build(ctx context.Context, a nodes.Assignment) *Platfo
 		r.Attempts++
 		res, err := b.buildOn(ctx, a.Platform, r.Node)
 		if err == nil {
-			r.Pushed = res.Digest
+			if s.Config.Push {
+				r.Pushed = res.Digest
+			}
+			r.Metadata = res.Metadata
+			r.BuildRef, _ = res.Metadata["buildx.build.ref"].(string)
 			s.Resume.record(a.Platform, r)
 			return r
 		}
@@ -203,7 +212,7 @@ func (b *platformBuilder) buildOn(ctx context.Context, p, name string) (*engine.
 	spec := s.platformSpec(p, builder)
 	return b.eng.Build(bctx, spec, engine.BuildOptions{
 		Display:      b.display,
-		Label:        p,
+		Label:        s.label(p),
 		StallTimeout: s.Config.StallTimeout,
 		Alive: func(ctx context.Context) (bool, string) {
 			h := checker.Check(ctx, []nodes.Node{node})[0]
@@ -361,6 +370,9 @@ func (s *State) watchInterval() time.Duration {
 func (s *State) platformSpec(p, builder string) engine.BuildSpec {
 	spec := splitSpec(s.Spec, p, s.repo)
 	spec.Builder = builder
+	if !s.Config.Push {
+		spec.Outputs = s.platformOutputs(s.Spec.Outputs, p)
+	}
 	return spec
 }
 
@@ -371,4 +383,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// label names a platform's build in the progress display: "api
+// linux/amd64" when several images build at once.
+func (s *State) label(p string) string {
+	if s.Options.Target == "" {
+		return p
+	}
+	return s.Options.Target + " " + p
 }

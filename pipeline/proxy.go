@@ -77,6 +77,12 @@ func registerSecrets(s *State) {
 		return
 	}
 	addSecrets(s.Secrets, s.Config, s.Getenv)
+	// a named context may be a URL with a token (https://TOKEN@host/repo.git)
+	for _, c := range s.Options.Run.BuildContexts {
+		if _, v, ok := strings.Cut(c, "="); ok {
+			s.Secrets.AddURL(v)
+		}
+	}
 }
 
 // SecretsOf is a redactor that knows every secret c holds: the proxy

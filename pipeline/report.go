@@ -9,12 +9,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/xbuild-dev/xbuild/internal/atomicfile"
 	"github.com/xbuild-dev/xbuild/internal/config"
 )
 
 // Report is the build summary a release engineer pastes into a ticket.
 type Report struct {
+	// Name is the image's name in the images list ("" for one image).
+	Name   string   `json:"name,omitempty"`
 	Refs   []string `json:"refs"`
 	Digest string   `json:"digest,omitempty"`
 	Pushed bool     `json:"pushed"`
@@ -27,7 +28,10 @@ type Report struct {
 	Platforms []PlatformReport `json:"platforms"`
 	Steps     []Timing         `json:"steps"`
 	Verify    *VerifyReport    `json:"verify,omitempty"`
-	Warnings  []string         `json:"warnings,omitempty"`
+	// Outputs are the buildx outputs of a build that did not push (none
+	// for a build kept in the build cache); they are not verified.
+	Outputs  []string `json:"outputs,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 	// SizeBudget is the configured budget in bytes (0: none).
 	SizeBudget int64 `json:"sizeBudget,omitempty"`
 	// PushByDigest marks a build that pushes its platforms by digest only
@@ -48,7 +52,9 @@ type PlatformReport struct {
 	// Lost are the nodes lost while building it.
 	Lost []string `json:"lost,omitempty"`
 	// Pushed is what its build pushed by digest.
-	Pushed         string `json:"pushed,omitempty"`
+	Pushed string `json:"pushed,omitempty"`
+	// BuildRef is buildx's reference of its build (buildx history).
+	BuildRef       string `json:"buildRef,omitempty"`
 	Digest         string `json:"digest,omitempty"`
 	CompressedSize int64  `json:"compressedSize,omitempty"`
 	Layers         int    `json:"layers,omitempty"`
@@ -68,6 +74,14 @@ func (ReportStep) String() string { return "reporting" }
 // Finally implements Finally.
 func (ReportStep) Finally() bool { return true }
 
+// Skip implements Skipper: a --call build builds nothing to report.
+func (ReportStep) Skip(s *State) (bool, string) {
+	if s.calls() {
+		return true, "nothing was built (--call " + s.Options.Run.Call + ")"
+	}
+	return false, ""
+}
+
 // Run implements Step.
 func (ReportStep) Run(ctx context.Context, s *State) error {
 	if s.Failed != nil && len(s.Platforms) == 0 {
@@ -75,32 +89,31 @@ func (ReportStep) Run(ctx context.Context, s *State) error {
 	}
 	rep := buildReport(s)
 	s.Report = rep
-	if s.Config.Report == "json" {
-		enc := json.NewEncoder(s.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+	if s.Options.Target == "" { // several targets are reported together (RunTargets)
+		if err := printReport(s.Out, s.Err, s.Config.Report, rep); err != nil {
 			return err
-		}
-	} else {
-		writeTable(s.Err, rep)
-		if rep.Digests != nil {
-			for _, line := range byDigestLines(rep.Digests) {
-				fmt.Fprintln(s.Out, line)
-			}
-		}
-		if rep.Published && rep.Digest != "" && len(rep.Refs) > 0 {
-			if repo, err := repository(rep.Refs[0]); err == nil {
-				fmt.Fprintf(s.Out, "%s@%s\n", repo, rep.Digest)
-			}
 		}
 	}
-	if s.Config.MetadataFile != "" {
-		data, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
+	return writeResultFiles(ctx, s)
+}
+
+// printReport writes the report: JSON on out, or the table on errOut and
+// the published repo@digest, alone, on out.
+func printReport(out, errOut io.Writer, format string, rep *Report) error {
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	writeTable(errOut, rep)
+	if rep.Digests != nil {
+		for _, line := range byDigestLines(rep.Digests) {
+			fmt.Fprintln(out, line)
 		}
-		if err := atomicfile.Write(s.Config.MetadataFile, append(data, '\n'), 0o644); err != nil {
-			return err
+	}
+	if rep.Published && rep.Digest != "" && len(rep.Refs) > 0 {
+		if repo, err := repository(rep.Refs[0]); err == nil {
+			fmt.Fprintf(out, "%s@%s\n", repo, rep.Digest)
 		}
 	}
 	return nil
@@ -130,11 +143,18 @@ func buildReport(s *State) *Report {
 	if s.Build != nil {
 		rep.Digest = s.Build.Digest
 	}
+	if !s.Config.Push {
+		for _, o := range outputsOf(s.Spec.Outputs) {
+			if o.Type != "cacheonly" {
+				rep.Outputs = append(rep.Outputs, o.String())
+			}
+		}
+	}
 	if s.Plan != nil {
 		rep.Warnings = append(rep.Warnings, s.Plan.Warnings...)
 	}
 	for _, r := range s.Platforms {
-		pr := PlatformReport{Platform: r.Platform, Node: r.Node, Emulated: r.Emulated, Result: r.Result, Lost: r.Lost, Pushed: r.Pushed}
+		pr := PlatformReport{Platform: r.Platform, Node: r.Node, Emulated: r.Emulated, Result: r.Result, Lost: r.Lost, Pushed: r.Pushed, BuildRef: r.BuildRef}
 		if r.Err != nil {
 			pr.Result = "failed"
 		}
@@ -172,6 +192,8 @@ func writeTable(w io.Writer, rep *Report) {
 		fmt.Fprintf(w, "NOT published: the index %s was pushed by digest only; no tag was created or moved\n", rep.Digest)
 	case rep.Pushed:
 		fmt.Fprintln(w, "NOT published: no tag was created or moved")
+	case len(rep.Outputs) > 0:
+		fmt.Fprintf(w, "Not pushed: exported to %s (not verified: xbuild verifies what it pushes)\n", strings.Join(rep.Outputs, "; "))
 	default:
 		fmt.Fprintln(w, "Not pushed: the result is in the nodes' build cache (use --push to publish it).")
 	}

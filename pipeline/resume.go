@@ -6,9 +6,11 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/xbuild-dev/xbuild/internal/buildstate"
+	"github.com/xbuild-dev/xbuild/internal/engine"
 )
 
 // Resume is what an earlier, failed run of the same build left: the
@@ -42,9 +44,13 @@ func prepareResume(ctx context.Context, s *State) (*Resume, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the Dockerfile: %w", err)
 	}
+	settings := resumeSettings(s)
+	if err := addContextDigests(settings, s.Options.Run.BuildContexts); err != nil {
+		return nil, err
+	}
 	r := &Resume{
 		store: &buildstate.Store{Dir: s.StateDir, Now: s.Now},
-		key:   buildstate.Key(ctxDigest, dockerfile, resumeSettings(s)),
+		key:   buildstate.Key(ctxDigest, dockerfile, settings),
 		repo:  s.repo,
 		reuse: map[string]buildstate.Platform{},
 		warn:  s.Log.Warn,
@@ -91,6 +97,9 @@ func resumeSettings(s *State) map[string]string {
 		"compression-level": strconv.Itoa(c.CompressionLevel),
 		"provenance":        s.Spec.Provenance,
 		"pull":              strconv.FormatBool(s.Options.Pull),
+	}
+	for k, v := range runSettings(s.Options.Run) {
+		out[k] = v
 	}
 	names := make([]string, 0, len(s.BuildArgs))
 	for k := range s.BuildArgs {
@@ -146,4 +155,46 @@ func (r *Resume) describe() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// runSettings are the run flags that change a platform's image, for the
+// resume key.
+func runSettings(o engine.RunOptions) map[string]string {
+	all := map[string]string{
+		"build-contexts":  strings.Join(o.BuildContexts, "\n"),
+		"network":         o.Network,
+		"add-hosts":       strings.Join(o.AddHosts, "\n"),
+		"no-cache-filter": strings.Join(o.NoCacheFilter, "\n"),
+		"shm-size":        o.ShmSize,
+		"ulimits":         strings.Join(o.Ulimits, "\n"),
+	}
+	out := map[string]string{}
+	for k, v := range all {
+		if v != "" { // unset flags leave the key of an earlier version's run as it was
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// addContextDigests hashes the content of every named context that is a
+// local directory into the settings: a re-run after its files changed
+// rebuilds every platform instead of reusing one built from the old files.
+func addContextDigests(settings map[string]string, contexts []string) error {
+	for _, c := range contexts {
+		name, dir, _ := strings.Cut(c, "=")
+		if strings.Contains(dir, "://") || strings.HasPrefix(dir, "target:") {
+			continue // an image, a URL or a stage: named by the value itself
+		}
+		st, err := os.Stat(dir)
+		if err != nil || !st.IsDir() {
+			continue // buildx says what is wrong with it
+		}
+		d, err := buildstate.ContextDigest(dir, "")
+		if err != nil {
+			return fmt.Errorf("--build-context %s: %w", name, err)
+		}
+		settings["build-context:"+name] = d
+	}
+	return nil
 }

@@ -15,14 +15,70 @@ func TestPlatformCacheRef(t *testing.T) {
 		{"type=registry,ref=reg.example/app:cache,mode=max", "linux/arm64", "type=registry,ref=reg.example/app:cache-linux-arm64,mode=max"},
 		{"type=registry,ref=reg.example/app", "linux/arm/v7", "type=registry,ref=reg.example/app:buildcache-linux-arm-v7"},
 		{"reg.example:5000/app:cache", "linux/amd64", "type=registry,ref=reg.example:5000/app:cache-linux-amd64"},
-		{"type=local,dest=/tmp/c", "linux/amd64", "type=local,dest=/tmp/c"},
+		// a directory per platform: concurrent exports to one directory overwrite each other's index.json
+		{"type=local,dest=/tmp/c", "linux/amd64", "type=local,dest=/tmp/c/linux-amd64"},
+		{"type=local,dest=/tmp/c/,mode=max", "linux/arm64", "type=local,dest=/tmp/c/linux-arm64,mode=max"},
+		{"type=local,src=cache", "linux/arm/v7", "type=local,src=cache/linux-arm-v7"},
+		// a scope per platform (buildx's default scope is buildkit)
+		{"type=gha", "linux/arm64", "type=gha,scope=buildkit-linux-arm64"},
+		{"type=gha,scope=api,mode=max", "linux/amd64", "type=gha,scope=api-linux-amd64,mode=max"},
 		{"type=inline", "linux/amd64", "type=inline"},
+		{"type=s3,bucket=b,region=r", "linux/amd64", "type=s3,bucket=b,region=r"},
 		{`type=registry,ref=r/a:c,"oci-mediatypes=true"`, "linux/amd64", "type=registry,ref=r/a:c-linux-amd64,oci-mediatypes=true"},
 	}
 	for _, tc := range tests {
 		if got := platformCacheRef(tc.in, tc.platform); got != tc.want {
 			t.Errorf("platformCacheRef(%q, %s) = %q, want %q", tc.in, tc.platform, got, tc.want)
 		}
+	}
+}
+
+func TestCacheImportOf(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"type=registry,ref=r/app:c-linux-amd64,mode=max", "type=registry,ref=r/app:c-linux-amd64"},
+		{"r/app:c", "type=registry,ref=r/app:c"},
+		{"type=local,dest=/tmp/c/linux-amd64,mode=max", "type=local,src=/tmp/c/linux-amd64"},
+		{"type=gha,scope=api-linux-amd64,mode=max,url=https://cache.example,token=t0k", "type=gha,scope=api-linux-amd64,url=https://cache.example,token=t0k"},
+		{"type=inline", ""},
+		{"type=local", ""},
+	}
+	for _, tc := range tests {
+		if got := cacheImportOf(tc.in); got != tc.want {
+			t.Errorf("cacheImportOf(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// Local and GitHub Actions caches of a two-platform build: each platform
+// exports to its own directory or scope and imports it back, plus what
+// was given (a cache plain buildx wrote).
+func TestSplitSpecLocalAndGHACache(t *testing.T) {
+	base := engine.BuildSpec{Platforms: []string{"linux/amd64", "linux/arm64"},
+		CacheTo:   []string{"type=local,dest=.cache,mode=max", "type=gha,mode=max"},
+		CacheFrom: []string{"type=local,src=.cache", "type=gha"}}
+	arm := splitSpec(base, "linux/arm64", "")
+	wantTo := []string{"type=local,dest=.cache/linux-arm64,mode=max", "type=gha,mode=max,scope=buildkit-linux-arm64"}
+	wantFrom := []string{"type=local,src=.cache/linux-arm64", "type=gha,scope=buildkit-linux-arm64", "type=local,src=.cache", "type=gha"}
+	if !slices.Equal(arm.CacheTo, wantTo) || !slices.Equal(arm.CacheFrom, wantFrom) {
+		t.Errorf("arm64 caches:\n  to   %q\n  from %q\nwant\n  to   %q\n  from %q", arm.CacheTo, arm.CacheFrom, wantTo, wantFrom)
+	}
+}
+
+// A local output of several platforms is written a directory per
+// platform, named as buildx names them; one platform writes DEST itself.
+func TestSplitSpecLocalOutput(t *testing.T) {
+	two := engine.BuildSpec{Platforms: []string{"linux/amd64", "linux/arm/v7"}, Outputs: []string{"type=local,dest=out"}}
+	if got := splitSpec(two, "linux/arm/v7", "").Outputs; !slices.Equal(got, []string{"type=local,dest=out/linux_arm_v7"}) {
+		t.Errorf("two platforms: %q", got)
+	}
+	// a load keeps its tags: they name the loaded image
+	load := engine.BuildSpec{Platforms: []string{"linux/amd64"}, Tags: []string{"app:dev"}, Outputs: []string{"type=docker"}}
+	if got := splitSpec(load, "linux/amd64", ""); !slices.Equal(got.Tags, []string{"app:dev"}) {
+		t.Errorf("--load -t app:dev: tags %q", got.Tags)
+	}
+	one := engine.BuildSpec{Platforms: []string{"linux/amd64"}, Outputs: []string{"type=local,dest=out"}}
+	if got := splitSpec(one, "linux/amd64", "").Outputs; !slices.Equal(got, []string{"type=local,dest=out"}) {
+		t.Errorf("one platform: %q", got)
 	}
 }
 

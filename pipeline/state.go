@@ -17,13 +17,23 @@ import (
 type Options struct {
 	// DryRun prints the plan and the buildx arguments, then stops.
 	DryRun bool
-	// Outputs are extra buildx --output values for builds without --push.
+	// Outputs are buildx --output values for builds without --push (see
+	// PlanOutputs: a registry output is the push path, not one of these).
 	Outputs []string
 	NoCache bool
 	Pull    bool
 	// DigestFiles are the digest files (or directories of them) `xbuild
 	// merge` assembles into one index (see MergeStep).
 	DigestFiles []string
+	// Run are the buildx flags that shape the build itself (named
+	// contexts, network, hosts, limits, --call).
+	Run engine.RunOptions
+	// IIDFile receives the image ID once the build succeeded (see
+	// imageID).
+	IIDFile string
+	// Target names this build among several (the images list of
+	// xbuild.yaml); "" for a single build. See RunTargets.
+	Target string
 }
 
 // Registry reads pushed images back (verify, resume) and writes the
@@ -72,6 +82,8 @@ type State struct {
 	// DockerContexts keeps the docker context of this machine's Docker
 	// engine when a build uses it (no node registered).
 	DockerContexts nodes.DockerContexts
+	// Loader is the Docker engine a multi-platform --load goes to.
+	Loader DockerLoader
 	// WatchInterval is how often the nodes in use are checked while
 	// platforms build; zero means 2 s.
 	WatchInterval time.Duration
@@ -116,6 +128,10 @@ type State struct {
 	Digests *DigestFile
 	// Filled by report.
 	Report *Report
+	// Metadata is what buildx's --metadata-file would hold for this build
+	// (see buildxMetadata); nil unless it succeeded and a file or several
+	// targets need it.
+	Metadata map[string]any
 	// Failed is the error that stopped the pipeline, for the steps that
 	// run anyway (see Finally).
 	Failed error
@@ -123,6 +139,10 @@ type State struct {
 	Timings []Timing
 
 	nodesListed bool
+	// exportDir holds the platforms' exports of the outputs xbuild
+	// merges; exported is the merged OCI index, when there is one.
+	exportDir string
+	exported  *pushedIndex
 	// repo is the repository every platform is pushed to by digest.
 	repo string
 	// platformChecks counts the passed checks of each platform verified

@@ -66,6 +66,10 @@ func (l *Loaded) mergeBuildArgs(flags []string, getenv func(string) string) erro
 			return &FlagError{Flag: "build-arg", Err: err}
 		}
 		merged[k] = v
+		if l.flagBuildArgs == nil {
+			l.flagBuildArgs = map[string]string{}
+		}
+		l.flagBuildArgs[k] = v
 	}
 	// Source("build-args") keeps naming the file or variable: a flag's
 	// entries were checked above, so Validate can only find fault with those.

@@ -65,7 +65,8 @@ type Config struct {
 	// CacheFrom and CacheTo are passed to buildx as --cache-from / --cache-to.
 	CacheFrom []string `mapstructure:"cache-from" yaml:"cache-from"`
 	CacheTo   []string `mapstructure:"cache-to" yaml:"cache-to"`
-	// MetadataFile receives the build result as JSON.
+	// MetadataFile receives what buildx's --metadata-file would hold for
+	// the build (containerimage.digest, ...), once it succeeded.
 	MetadataFile string `mapstructure:"metadata-file" yaml:"metadata-file"`
 	// Report is the report format: table or json.
 	Report string `mapstructure:"report" yaml:"report"`
@@ -76,6 +77,26 @@ type Config struct {
 	// DigestFile receives, with PushByDigest, what each platform pushed
 	// (the input of `xbuild merge`).
 	DigestFile string `mapstructure:"digest-file" yaml:"digest-file"`
+	// Images are several images one `xbuild build` makes (a repository
+	// that ships more than one): each entry overrides a few keys of this
+	// file for its image (see Loaded.Images). Set in the file only.
+	Images []ImageEntry `mapstructure:"images" yaml:"images"`
+}
+
+// ImageEntry is one image of the images list: its name, and the keys it
+// sets for its own build; every other key comes from the rest of the
+// file. Paths are relative to the file, as everywhere in it.
+type ImageEntry struct {
+	// Name names the image in reports, --only and --metadata-file.
+	Name       string            `mapstructure:"name" yaml:"name"`
+	Image      string            `mapstructure:"image" yaml:"image"`
+	Tags       []string          `mapstructure:"tags" yaml:"tags"`
+	Platforms  []string          `mapstructure:"platforms" yaml:"platforms"`
+	Dockerfile string            `mapstructure:"dockerfile" yaml:"dockerfile"`
+	Context    string            `mapstructure:"context" yaml:"context"`
+	Target     string            `mapstructure:"target" yaml:"target"`
+	BuildArgs  map[string]string `mapstructure:"build-args" yaml:"build-args"`
+	SizeBudget string            `mapstructure:"size-budget" yaml:"size-budget"`
 }
 
 // Proxy is the proxy policy. Values given here win over the environment.

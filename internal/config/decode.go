@@ -104,6 +104,10 @@ func checkEnvShapes(getenv func(string) string) error {
 		if val == "" {
 			continue
 		}
+		if k == imagesKey {
+			errs = append(errs, fmt.Errorf("%s: the images list is set in xbuild.yaml only (a list of mappings does not fit in a variable); pick images with --only", name))
+			continue
+		}
 		target := reflect.New(reflect.TypeOf(defaults[k]))
 		dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 			DecodeHook: decodeHook(), WeaklyTypedInput: true, Result: target.Interface(),

@@ -90,6 +90,10 @@ func checkMapping(file string, m *yaml.Node, prefix string, types map[string]ref
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		key := prefix + k.Value
+		if key == imagesKey {
+			checkImages(file, v, errs)
+			continue
+		}
 		if secs[key] {
 			if v.Kind != yaml.MappingNode {
 				if v.Tag == "!!null" {

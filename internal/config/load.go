@@ -21,6 +21,9 @@ type Loaded struct {
 	// sources maps a key to the flag, variable or file that set it; a key
 	// missing here has its default.
 	sources map[string]string
+	// flagBuildArgs are the --build-arg values, which win over an image
+	// entry's build-args too.
+	flagBuildArgs map[string]string
 }
 
 // Source names where key's value came from, for messages: the flag
@@ -91,7 +94,7 @@ func Load(src Sources) (*Loaded, error) {
 		return nil, err
 	}
 	for _, k := range Keys() {
-		if val := getenv(EnvName(k)); val != "" {
+		if val := getenv(EnvName(k)); val != "" && k != imagesKey {
 			v.Set(k, val)
 		}
 	}
@@ -117,6 +120,9 @@ func Load(src Sources) (*Loaded, error) {
 	}
 	splitLists(&cfg)
 	if cfg.BuildArgs, err = buildArgsAsWritten(path, data, getenv); err != nil {
+		return nil, err
+	}
+	if cfg.Images, err = imagesAsWritten(path, data); err != nil {
 		return nil, err
 	}
 

@@ -78,7 +78,9 @@ health-timeout: 2.5s
 # Passed to buildx as --cache-from / --cache-to.
 cache-from: []
 cache-to: []
-# Write the build result (digest, platforms, sizes, nodes) as JSON to this file.
+# Write what docker buildx build --metadata-file writes (containerimage.digest,
+# containerimage.descriptor, image.name, ...) to this file, once the build succeeded.
+# xbuild's own report (nodes, sizes, verify checks, step times): report: json.
 metadata-file: ""
 # Report format: table (on stderr) or json (on stdout).
 report: table
@@ -89,4 +91,18 @@ push-by-digest: false
 # With push-by-digest: write what was pushed (repository, platform, digest, size, node,
 # verify result) as JSON to this file, the input of "xbuild merge".
 digest-file: ""
+# Several images in one build (a repository that ships more than one): each entry
+# has a name and sets any of image, tags, platforms, dockerfile, context, target,
+# build-args and size-budget for its image; every other key above applies to all.
+# They build concurrently, each verified and tagged on its own (--all-or-nothing:
+# none is tagged unless all are verified); --only NAME builds some of them.
+# A context without a dockerfile uses CONTEXT/Dockerfile. Example:
+#   images:
+#     - name: api
+#       image: registry.example.com/team/api
+#       context: services/api
+#     - name: worker
+#       image: registry.example.com/team/worker
+#       context: services/worker
+images: []
 `

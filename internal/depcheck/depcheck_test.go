@@ -29,7 +29,9 @@ var rules = []struct {
 	// cmd maps its flags to plain config.Sources
 	{"github.com/spf13/viper", true, []string{"internal/config"}},
 	{"github.com/go-viper/mapstructure", true, []string{"internal/config"}},
-	{"github.com/spf13/pflag", true, []string{"cmd"}},
+	// the engine lists buildx build's flags (BuildxBuildFlags) for the
+	// compatibility table's test
+	{"github.com/spf13/pflag", true, []string{"cmd", "internal/engine"}},
 }
 
 // TestPackageBoundaries keeps buildx, docker/cli and the BuildKit client

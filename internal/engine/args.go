@@ -141,6 +141,58 @@ type BuildSpec struct {
 	MetadataFile string
 	// Progress is the --progress value.
 	Progress string
+	// Run is how the build's RUN steps and inputs are set up (named
+	// contexts, network, hosts, limits) and what the build is asked to
+	// do (--call).
+	Run RunOptions
+}
+
+// RunOptions are the `buildx build` flags that shape the build itself
+// rather than its outputs, passed through as buildx spells them.
+type RunOptions struct {
+	// BuildContexts are --build-context NAME=VALUE entries, in order.
+	BuildContexts []string
+	// Network is the --network mode of RUN steps ("default", "none",
+	// "host"); "" leaves buildx's default.
+	Network string
+	// AddHosts are --add-host HOST:IP entries.
+	AddHosts []string
+	// NoCacheFilter are the stages --no-cache-filter rebuilds.
+	NoCacheFilter []string
+	// ShmSize is the --shm-size of RUN containers (e.g. 128m).
+	ShmSize string
+	// Ulimits are --ulimit TYPE=SOFT[:HARD] entries.
+	Ulimits []string
+	// Call is the --call method (check, outline, targets); "" and "build"
+	// build.
+	Call string
+}
+
+// runArgs renders the run options as buildx flags.
+func runArgs(o RunOptions) []string {
+	var args []string
+	for _, c := range o.BuildContexts {
+		args = append(args, "--build-context", c)
+	}
+	if o.Network != "" {
+		args = append(args, "--network", o.Network)
+	}
+	for _, h := range o.AddHosts {
+		args = append(args, "--add-host", h)
+	}
+	for _, f := range o.NoCacheFilter {
+		args = append(args, "--no-cache-filter", f)
+	}
+	if o.ShmSize != "" {
+		args = append(args, "--shm-size", o.ShmSize)
+	}
+	for _, u := range o.Ulimits {
+		args = append(args, "--ulimit", u)
+	}
+	if o.Call != "" && o.Call != "build" {
+		args = append(args, "--call", o.Call)
+	}
+	return args
 }
 
 // BuildArgs returns the `buildx build` argument list for spec.
@@ -163,6 +215,7 @@ func BuildArgs(s BuildSpec) []string {
 		args = append(args, "--build-arg", k+"="+s.BuildArgs[k])
 	}
 	add("--target", s.Target)
+	args = append(args, runArgs(s.Run)...)
 	if s.Image != nil {
 		args = append(args, "--output", s.Image.String())
 	}

@@ -110,6 +110,13 @@ func TestBuildArgs(t *testing.T) {
 				"--cache-from", "type=registry,ref=r/c", "--cache-to", "type=inline", "--no-cache", "--pull", "."},
 		},
 		{
+			name: "run options come after the target, before the outputs",
+			spec: BuildSpec{Builder: "b", Target: "app", Outputs: []string{"type=docker"},
+				Run: RunOptions{BuildContexts: []string{"src=../src"}, Network: "none", AddHosts: []string{"h:1.2.3.4"}, NoCacheFilter: []string{"deps"}, ShmSize: "1g", Ulimits: []string{"nofile=1024"}, Call: "check"}},
+			want: []string{"build", "--builder", "b", "--target", "app", "--build-context", "src=../src", "--network", "none", "--add-host", "h:1.2.3.4",
+				"--no-cache-filter", "deps", "--shm-size", "1g", "--ulimit", "nofile=1024", "--call", "check", "--output", "type=docker", "."},
+		},
+		{
 			name: "extra outputs",
 			spec: BuildSpec{Builder: "b", Outputs: []string{"type=oci,dest=out.tar"}, ContextDir: "."},
 			want: []string{"build", "--builder", "b", "--output", "type=oci,dest=out.tar", "."},
@@ -119,6 +126,34 @@ func TestBuildArgs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := BuildArgs(tc.spec); !slices.Equal(got, tc.want) {
 				t.Errorf("BuildArgs =\n  %q\nwant\n  %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		opts RunOptions
+		want []string
+	}{
+		{name: "nothing set adds nothing", opts: RunOptions{}, want: nil},
+		{name: "call build is buildx's default, not passed", opts: RunOptions{Call: "build"}, want: nil},
+		{name: "named contexts in order", opts: RunOptions{BuildContexts: []string{"src=../src", "alpine=docker-image://alpine:3.20"}},
+			want: []string{"--build-context", "src=../src", "--build-context", "alpine=docker-image://alpine:3.20"}},
+		{name: "network and hosts", opts: RunOptions{Network: "host", AddHosts: []string{"db.internal:10.0.0.5", "cache:10.0.0.6"}},
+			want: []string{"--network", "host", "--add-host", "db.internal:10.0.0.5", "--add-host", "cache:10.0.0.6"}},
+		{name: "no-cache-filter per stage", opts: RunOptions{NoCacheFilter: []string{"deps", "test"}},
+			want: []string{"--no-cache-filter", "deps", "--no-cache-filter", "test"}},
+		{name: "shm-size and ulimits", opts: RunOptions{ShmSize: "256m", Ulimits: []string{"nofile=1024:2048", "nproc=512"}},
+			want: []string{"--shm-size", "256m", "--ulimit", "nofile=1024:2048", "--ulimit", "nproc=512"}},
+		{name: "check", opts: RunOptions{Call: "check"}, want: []string{"--call", "check"}},
+		{name: "outline", opts: RunOptions{Call: "outline"}, want: []string{"--call", "outline"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := runArgs(tc.opts); !slices.Equal(got, tc.want) {
+				t.Errorf("runArgs = %q, want %q", got, tc.want)
 			}
 		})
 	}

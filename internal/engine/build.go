@@ -21,6 +21,9 @@ type BuildOptions struct {
 	Progress string
 	// Out receives the progress display and buildx's warnings (stderr).
 	Out io.Writer
+	// Stdout receives what buildx prints on its standard output (the
+	// result of --call check/outline/targets); nil discards it.
+	Stdout io.Writer
 	// StallTimeout is how long BuildKit may report nothing before the
 	// watchdog looks at the build; 0 disables the watchdog.
 	StallTimeout time.Duration
@@ -194,7 +197,7 @@ func runWithProgress(ctx context.Context, r Runner, args []string, opts BuildOpt
 		go watch(runCtx, cancel, pr, opts, stopWatch, display)
 	}
 
-	runErr := r.Run(runCtx, Invocation{Args: args, Stderr: pipeW})
+	runErr := r.Run(runCtx, Invocation{Args: args, Stdout: opts.Stdout, Stderr: pipeW})
 	close(stopWatch)
 	_ = pipeW.Close()
 	waitBounded(consumed, 5*time.Second)

@@ -134,3 +134,22 @@ func TestBuildCancelledByCaller(t *testing.T) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
 }
+
+func TestLoadStreamError(t *testing.T) {
+	tests := []struct{ stream, want string }{
+		{`{"stream":"Loaded image: app:dev\n"}`, ""},
+		{`{"stream":"x"}{"errorDetail":{"message":"unsupported manifest media type"},"error":"unsupported"}`, "unsupported manifest media type"},
+		{`{"error":"no space left"}`, "no space left"},
+		{`not json`, "reading the Docker engine's answer to the load: invalid character 'o' in literal null (expecting 'u')"},
+	}
+	for _, tc := range tests {
+		err := loadStreamError(strings.NewReader(tc.stream))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.stream, got, tc.want)
+		}
+	}
+}

@@ -63,6 +63,9 @@ type Index struct {
 	Digest    string     `json:"digest"`
 	MediaType string     `json:"mediaType"`
 	Manifests []Manifest `json:"manifests"`
+
+	// Size is the byte size of the index (or manifest) itself.
+	Size int64 `json:"size,omitempty"`
 }
 
 // Layer is one image layer as stored in the registry.
@@ -149,7 +152,7 @@ func (c *Client) Index(ctx context.Context, ref string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s from the registry: %w", ref, err)
 	}
-	out := &Index{Ref: ref, Digest: desc.Digest.String(), MediaType: string(desc.MediaType)}
+	out := &Index{Ref: ref, Digest: desc.Digest.String(), MediaType: string(desc.MediaType), Size: desc.Size}
 	if !desc.MediaType.IsIndex() {
 		img, err := desc.Image()
 		if err != nil {
