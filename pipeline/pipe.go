@@ -59,6 +59,7 @@ type Timing struct {
 // Finally ones. Run returns the first failure.
 func Run(ctx context.Context, s *State, steps []Step) error {
 	registerSecrets(s)
+	defer func() { s.Claims.Close() }()
 	var failed error
 	for _, st := range steps {
 		if failed != nil {
