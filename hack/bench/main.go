@@ -8,8 +8,10 @@
 // session, in a rotating order, and are compared as ratios of medians.
 //
 // Knobs (environment): BENCH_N (repetitions, default 5), BENCH_ONLY (a
-// comma list of P1..P7 and MB for the Go micro-benchmarks), BENCH_P7_SLEEP,
-// BENCH_DEADLINE (default 3h), BENCH_OUT (default docs/BENCHMARKS.md).
+// comma list of P1..P7, P9 and MB for the Go micro-benchmarks),
+// BENCH_P7_SLEEP (also P9's wait workload), BENCH_P9_WORK (MiB hashed by
+// P9's cpu workload, default 1000), BENCH_DEADLINE (default 3h), BENCH_OUT
+// (default docs/BENCHMARKS.md).
 package main
 
 import (
@@ -185,6 +187,7 @@ func mainErr(ctx context.Context, out, xbuild, state string) error {
 		{"P2", h.p2, "about 3 min (buildx ls waits 20 s per run when the node drops packets)"},
 		{"P7", h.p7, "about 4 min"},
 		{"P3", h.p3, "about 30 min: each emulated compile takes 4-6 min"},
+		{"P9", h.p9, "about 2 min per repetition: 4 builds at once on 1 and on 2 nodes per platform, two workloads"},
 	}
 	var ran []string
 	var failed []string
@@ -296,7 +299,7 @@ func (h *harness) machine() Machine {
 	m.Versions["Go"] = first(h.goBin, "version")
 	m.Versions["hadolint"] = first(h.farm.Hadolint, "--version")
 	m.Versions["QEMU (binfmt)"] = first("qemu-aarch64-static", "--version")
-	for _, role := range []string{"amd64", "arm64", "qemu"} {
+	for _, role := range []string{"amd64", "amd64b", "arm64", "arm64b", "qemu"} {
 		n := h.farm.Nodes[role]
 		where := ""
 		if n.Netns != "" {
