@@ -8,9 +8,11 @@ package e2e
 // with go-containerregistry; which node built what comes from the reports.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -280,5 +282,129 @@ func TestScaleTenBuildsOneConfigDir(t *testing.T) {
 	stdout, stderr, code := runXbuild(t, nil, slowArgs(t, uniqueRef(t, "scale-dry"), "dry", "--dry-run")...)
 	if code != 0 || !strings.Contains(stdout, "the buildx builders are as their last sync left them: nothing to create or change") {
 		t.Errorf("dry run after the builds: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
+	}
+}
+
+// k8sFacts is $XBUILD_FARM_DIR/k8s/k8s.json, written by the farm's opt-in
+// cluster (FARM_K8S=1 make farm-up; hack/farm/lib/k8s.sh).
+type k8sFacts struct {
+	Kubeconfig      string `json:"kubeconfig"`
+	Version         string `json:"version"`
+	Namespace       string `json:"namespace"`
+	Image           string `json:"image"`
+	BuildkitdConfig string `json:"buildkitdConfig"`
+	Endpoint        string `json:"endpoint"`
+}
+
+// farmK8s returns the farm's cluster, or skips the test when the farm runs
+// none (it is opt-in: FARM_K8S=1 make farm-up).
+func farmK8s(t *testing.T) k8sFacts {
+	t.Helper()
+	dir := farm.Dir
+	if _, err := os.Stat(filepath.Join(dir, "k8s", "enabled")); err != nil {
+		t.Skip("the farm runs no Kubernetes cluster (opt-in: FARM_K8S=1 make farm-up)")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "k8s", "k8s.json"))
+	if err != nil {
+		t.Fatalf("the cluster is marked up but: %v", err)
+	}
+	var k k8sFacts
+	if err := json.Unmarshal(b, &k); err != nil {
+		t.Fatalf("k8s.json: %v", err)
+	}
+	return k
+}
+
+// kubectl runs kubectl against the farm's cluster.
+func kubectl(t *testing.T, k k8sFacts, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", k.Kubeconfig}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// A node on the farm's Kubernetes cluster (buildx kubernetes driver, two
+// BuildKit pods): a build pushes an image that verifies, and builds at once
+// are spread over both pods (each pod's own build history says how many it
+// ran).
+func TestScaleKubernetesNode(t *testing.T) {
+	k := farmK8s(t)
+	env := map[string]string{"KUBECONFIG": k.Kubeconfig}
+	_, stderr, code := runXbuild(t, env, "nodes", "add", "k8s-amd64", "--endpoint", k.Endpoint, "--platform", "linux/amd64",
+		"--driver-opt", "image="+k.Image, "--driver-opt", "replicas=2", "--driver-opt", "loadbalance=random",
+		"--buildkitd-config", k.BuildkitdConfig)
+	if code != 0 {
+		t.Fatalf("nodes add: exit %d\n%s", code, stderr)
+	}
+	t.Cleanup(func() {
+		if _, stderr, code := runXbuild(t, env, "nodes", "rm", "k8s-amd64"); code != 0 {
+			t.Errorf("nodes rm: exit %d\n%s", code, stderr)
+		}
+	})
+
+	ref := uniqueRef(t, "k8s")
+	stdout, stderr, code := runXbuildTimeout(t, 5*time.Minute, env, slowArgs(t, ref, fmt.Sprint(time.Now().UnixNano()), "--platform", "linux/amd64")...)
+	if code != 0 {
+		t.Fatalf("build on the cluster: exit %d\n%s", code, tail(stderr, 40))
+	}
+	if got := decodeTx(t, stdout).results(); fmt.Sprint(got) != fmt.Sprint(map[string]string{"linux/amd64": "k8s-amd64 built"}) {
+		t.Errorf("report: %v", got)
+	}
+	_, images := readIndex(t, ref)
+	if got := keys(images); !slices.Equal(got, []string{"linux/amd64"}) {
+		t.Fatalf("%s: platforms %v", ref, got)
+	}
+	if got := strings.TrimSpace(string(flatFiles(t, images["linux/amd64"].Image)["/arch"])); got != "amd64" {
+		t.Errorf("TARGETARCH was %q", got)
+	}
+	if _, stderr, code := runXbuild(t, nil, "verify", ref, "--platform", "linux/amd64"); code != 0 {
+		t.Errorf("xbuild verify %s: exit %d\n%s", ref, code, tail(stderr, 20))
+	}
+
+	pods := strings.Fields(kubectl(t, k, "-n", k.Namespace, "get", "pods", "-o", "name", "--field-selector", "status.phase=Running"))
+	if len(pods) != 2 {
+		t.Fatalf("BuildKit pods running: %v, want 2 (replicas=2)", pods)
+	}
+	records := func() map[string]int {
+		out := map[string]int{}
+		for _, p := range pods {
+			lines := strings.Split(strings.TrimSpace(kubectl(t, k, "-n", k.Namespace, "exec", strings.TrimPrefix(p, "pod/"), "--", "buildctl", "debug", "histories")), "\n")
+			out[p] = len(lines) - 1 // the header
+		}
+		return out
+	}
+	before := records()
+	envFor(t)
+	const n = 6
+	nonce := time.Now().UnixNano()
+	codes, errs := make([]int, n), make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i], codes[i] = runXbuildTimeout(t, 5*time.Minute, env, slowArgs(t, fmt.Sprintf("%s-%d", ref, i), fmt.Sprintf("%d-%d", nonce, i), "--platform", "linux/amd64")...)
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if codes[i] != 0 {
+			t.Fatalf("build %d: exit %d\n%s", i, codes[i], tail(errs[i], 30))
+		}
+	}
+	after := records()
+	total := 0
+	for _, p := range pods {
+		d := after[p] - before[p]
+		total += d
+		t.Logf("%s ran %d of the %d builds", p, d, n)
+		if d == 0 {
+			t.Errorf("pod %s ran none of %d builds: replicas=2 did not spread them", p, n)
+		}
+	}
+	if total != n {
+		t.Errorf("the pods' histories record %d new builds, want %d", total, n)
 	}
 }
