@@ -290,7 +290,11 @@ func TestScaleHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(claims.Held())
-	writeFile(t, filepath.Join(sig, fmt.Sprintf("routed-%d", i)), b, 0o600)
+	routed := filepath.Join(sig, fmt.Sprintf("routed-%d", i))
+	writeFile(t, routed+".tmp", b, 0o600)
+	if err := os.Rename(routed+".tmp", routed); err != nil { // the test polls for it: whole or not there
+		t.Fatal(err)
+	}
 	wait("done")
 	os.Exit(0) // the claims stay unreleased: the kernel drops their locks
 }
