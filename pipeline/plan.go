@@ -34,6 +34,8 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 	candidates := nodesFor(all, c.Builder, c.Platforms)
 	var plan *nodes.Plan
 	switch {
+	case len(all) == 0 && len(c.Nodes) > 0:
+		err = fmt.Errorf("--node %s: no node is registered, so there is nothing to pin to (register nodes with xbuild nodes add, or drop --node to build on this machine)", strings.Join(c.Nodes, ","))
 	case len(all) == 0:
 		plan, candidates, err = planLocal(ctx, s)
 	case len(candidates) == 0:

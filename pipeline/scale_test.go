@@ -162,3 +162,16 @@ func TestPipelineConcurrentPlansSpread(t *testing.T) {
 		t.Errorf("claims after both ended: %v", claimed)
 	}
 }
+
+// --node without any registered node is an error, not ignored.
+func TestPipelinePinWithoutNodes(t *testing.T) {
+	cfg := pushConfig()
+	cfg.Nodes = []string{"amd1"}
+	h := newHarness(t, cfg)
+	h.noRegisteredNodes(t)
+	err := Run(context.Background(), h.state, Steps())
+	want := "plan: --node amd1: no node is registered, so there is nothing to pin to (register nodes with xbuild nodes add, or drop --node to build on this machine)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant\n%s", err, want)
+	}
+}
