@@ -79,14 +79,12 @@ K8S_NODE=localhost
 K8S_IMAGE=k8s.local/buildkit:$FARM_BUILDKIT_DEFAULT
 K8S_PAUSE=k8s.local/pause:1
 K8S_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops)
-K8S_DAEMONS=(k8s-etcd k8s-containerd k8s-apiserver k8s-controller-manager k8s-scheduler k8s-kubelet)
 CTR_SOCK=$K8S_DIR/run/containerd.sock
 
-k8s_daemons() {
-  local p
-  printf '%s\n' "${K8S_DAEMONS[@]}"
-  for p in $REG_PORTS; do printf '%s\n' "fwd-k8s-$p"; done
-}
+# k8s_proc FUNCTION ARGS... : a lib/proc.sh function on the cluster's daemons, whose PID files and logs are in
+# $FARM/k8s/run and $FARM/k8s/logs: not among the farm's own, so that an up.sh that does not know the cluster
+# (stop_strays) leaves it alone.
+k8s_proc() { FARM=$K8S_DIR "$@"; }
 
 kubectl_k8s() { timeout 60 kubectl --kubeconfig "$K8S_DIR/kubeconfig" "$@"; }
 ctr_k8s() { timeout 300 ctr --address "$CTR_SOCK" -n k8s.io "$@"; }
@@ -290,7 +288,7 @@ k8s_network() {
   iptables -C FORWARD -j "$K8S_CHAIN" 2>/dev/null || iptables -I FORWARD -j "$K8S_CHAIN"
   local p
   for p in $REG_PORTS; do
-    proc_start "fwd-k8s-$p" socat "TCP-LISTEN:$p,bind=$K8S_HOST_IP,reuseaddr,fork" "TCP:127.0.0.1:$p"
+    k8s_proc proc_start "fwd-k8s-$p" socat "TCP-LISTEN:$p,bind=$K8S_HOST_IP,reuseaddr,fork" "TCP:127.0.0.1:$p"
   done
   info "pod network $K8S_POD_NET on $K8S_BRIDGE ($K8S_HOST_IP), no route out; registries forwarded on $K8S_HOST_IP"
 }
@@ -371,7 +369,7 @@ k8s_restore_sysctls() {
 }
 
 k8s_up() {
-  mkdir -p "$K8S_DIR"/{bin,run,conf,etcd,pod-logs,kubelet} "$FARM/logs"
+  mkdir -p "$K8S_DIR"/{bin,run,logs,conf,etcd,pod-logs,kubelet} "$FARM/logs"
   k8s_install
   k8s_compile
   k8s_certs
@@ -380,17 +378,17 @@ k8s_up() {
   k8s_configs
   k8s_save_sysctls
   k8s_cgroups
-  touch "$K8S_DIR/enabled"   # from now on farm_daemons lists the cluster's daemons (down.sh stops them)
+  touch "$K8S_DIR/enabled"   # from now on down.sh takes the cluster down first
   k8s_network
   local d=$K8S_DIR/pki
-  proc_start k8s-etcd etcd --name xbuild-farm --data-dir "$K8S_DIR/etcd" \
+  k8s_proc proc_start k8s-etcd etcd --name xbuild-farm --data-dir "$K8S_DIR/etcd" \
     --listen-client-urls "http://127.0.0.1:$K8S_ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$K8S_ETCD_PORT" \
     --listen-peer-urls http://127.0.0.1:16380 --initial-advertise-peer-urls http://127.0.0.1:16380 \
     --initial-cluster xbuild-farm=http://127.0.0.1:16380
-  proc_start k8s-containerd containerd --config "$K8S_DIR/conf/containerd.toml"
-  wait_until "the cluster's containerd" 30 test -S "$CTR_SOCK" || die "containerd did not start" "$FARM/logs/k8s-containerd.log"
+  k8s_proc proc_start k8s-containerd containerd --config "$K8S_DIR/conf/containerd.toml"
+  wait_until "the cluster's containerd" 30 test -S "$CTR_SOCK" || die "containerd did not start" "$K8S_DIR/logs/k8s-containerd.log"
   k8s_images
-  proc_start k8s-apiserver "$K8S_BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$K8S_ETCD_PORT" \
+  k8s_proc proc_start k8s-apiserver "$K8S_BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$K8S_ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$K8S_API_PORT" \
     --tls-cert-file "$d/apiserver.pem" --tls-private-key-file "$d/apiserver-key.pem" --client-ca-file "$d/ca.pem" \
     --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$d/sa.pub" \
@@ -398,20 +396,20 @@ k8s_up() {
     --authorization-mode Node,RBAC --allow-privileged=true --endpoint-reconciler-type none \
     --kubelet-client-certificate "$d/admin.pem" --kubelet-client-key "$d/admin-key.pem" \
     --kubelet-preferred-address-types Hostname
-  wait_until "the apiserver" 60 kubectl_k8s get --raw /readyz || die "the apiserver is not ready" "$FARM/logs/k8s-apiserver.log"
-  proc_start k8s-controller-manager "$K8S_BIN/kube-controller-manager" --kubeconfig "$K8S_DIR/kubeconfig" \
+  wait_until "the apiserver" 60 kubectl_k8s get --raw /readyz || die "the apiserver is not ready" "$K8S_DIR/logs/k8s-apiserver.log"
+  k8s_proc proc_start k8s-controller-manager "$K8S_BIN/kube-controller-manager" --kubeconfig "$K8S_DIR/kubeconfig" \
     --bind-address 127.0.0.1 --secure-port 16257 --leader-elect=false \
     --service-account-private-key-file "$d/sa.key" --root-ca-file "$d/ca.pem"
-  proc_start k8s-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig "$K8S_DIR/kubeconfig" \
+  k8s_proc proc_start k8s-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig "$K8S_DIR/kubeconfig" \
     --bind-address 127.0.0.1 --secure-port 16259 --leader-elect=false
-  proc_start k8s-kubelet "$K8S_BIN/kubelet" --config "$K8S_DIR/conf/kubelet.yaml" --kubeconfig "$K8S_DIR/kubeconfig" \
+  k8s_proc proc_start k8s-kubelet "$K8S_BIN/kubelet" --config "$K8S_DIR/conf/kubelet.yaml" --kubeconfig "$K8S_DIR/kubeconfig" \
     --root-dir "$K8S_DIR/kubelet" --hostname-override "$K8S_NODE" --node-ip "$K8S_HOST_IP"
   wait_until "node $K8S_NODE Ready" 90 sh -c "kubectl --kubeconfig '$K8S_DIR/kubeconfig' get node '$K8S_NODE' -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True" \
-    || die "node $K8S_NODE is not Ready" "$FARM/logs/k8s-kubelet.log"
+    || die "node $K8S_NODE is not Ready" "$K8S_DIR/logs/k8s-kubelet.log"
   # the kubelet set vm.overcommit_memory=1, kernel.panic=10, kernel.panic_on_oops=1 when it started (and does
   # not look again): on a shared machine an oops must not reboot it, so put them back at once
   k8s_restore_sysctls
-  wait_until "service account default" 60 kubectl_k8s -n default get serviceaccount default || die "no default service account" "$FARM/logs/k8s-controller-manager.log"
+  wait_until "service account default" 60 kubectl_k8s -n default get serviceaccount default || die "no default service account" "$K8S_DIR/logs/k8s-controller-manager.log"
   kubectl_k8s get namespace buildkit >/dev/null 2>&1 || kubectl_k8s create namespace buildkit >/dev/null
   wait_until "service account buildkit/default" 60 kubectl_k8s -n buildkit get serviceaccount default || die "no service account in namespace buildkit"
   k8s_facts
@@ -421,17 +419,17 @@ k8s_up() {
 # k8s_down : delete the pods (CNI removes their veths), stop every daemon, then undo each host side effect.
 k8s_down() {
   [ -d "$K8S_DIR" ] || return 0
-  if proc_alive k8s-apiserver && proc_alive k8s-kubelet; then
+  if k8s_proc proc_alive k8s-apiserver && k8s_proc proc_alive k8s-kubelet; then
     kubectl_k8s delete namespace buildkit --wait=true --timeout=60s >/dev/null 2>&1 || true
     kubectl_k8s -n default delete deployments,pods --all --wait=true --timeout=60s >/dev/null 2>&1 || true
   fi
-  proc_stop k8s-kubelet 30
-  proc_stop_group 30 k8s-scheduler k8s-controller-manager
-  proc_stop k8s-apiserver 30
-  proc_stop k8s-containerd 30
-  proc_stop k8s-etcd 30
+  k8s_proc proc_stop k8s-kubelet 30
+  k8s_proc proc_stop_group 30 k8s-scheduler k8s-controller-manager
+  k8s_proc proc_stop k8s-apiserver 30
+  k8s_proc proc_stop k8s-containerd 30
+  k8s_proc proc_stop k8s-etcd 30
   local p
-  for p in $REG_PORTS; do proc_stop "fwd-k8s-$p" 10; done
+  for p in $REG_PORTS; do k8s_proc proc_stop "fwd-k8s-$p" 10; done
   # shims and containers of the cluster's containerd that outlived it
   local pid cl
   for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $CTR_SOCK" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done

@@ -77,8 +77,6 @@ farm_daemons() {
     printf '%s\n' "buildkitd-$n"
   done
   printf '%s\n' dockerd
-  # the opt-in Kubernetes cluster's daemons while it is up (FARM_K8S=1; lib/k8s.sh)
-  if [ -e "$FARM/k8s/enabled" ] && declare -F k8s_daemons >/dev/null; then k8s_daemons; fi
 }
 
 # stop_strays : stop daemons whose PID files name none of farm_daemons (left by an older layout of the farm,
