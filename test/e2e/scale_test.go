@@ -394,11 +394,21 @@ func TestScaleKubernetesNode(t *testing.T) {
 			t.Fatalf("build %d: exit %d\n%s", i, codes[i], tail(errs[i], 30))
 		}
 	}
-	after := records()
+	// a build's history record is written when BuildKit has finalized it,
+	// shortly after the build returns
+	var after map[string]int
 	total := 0
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Second) {
+		after, total = records(), 0
+		for _, p := range pods {
+			total += after[p] - before[p]
+		}
+		if total >= n || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, p := range pods {
 		d := after[p] - before[p]
-		total += d
 		t.Logf("%s ran %d of the %d builds", p, d, n)
 		if d == 0 {
 			t.Errorf("pod %s ran none of %d builds: replicas=2 did not spread them", p, n)
