@@ -84,7 +84,7 @@ lint: ## gofmt + go vet
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/... ./internal/lint/
 
-bench: ## farm-up, then xbuild vs plain buildx on the farm (P1-P7) + Go micro-benchmarks, writes docs/BENCHMARKS.md
+bench: ## farm-up, then xbuild vs plain buildx on the farm (P1-P7), concurrent builds on 1 vs 2 nodes per platform (P9) + Go micro-benchmarks, writes docs/BENCHMARKS.md
 	GO=$(GO) BIN=$(BIN) MAKE=$(MAKE) bash hack/bench/bench.sh
 
 docs: ## regenerate the command reference in docs/reference from the cobra tree

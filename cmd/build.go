@@ -47,6 +47,7 @@ var buildBindings = []flagBinding{
 	{Key: "compression", Flag: "compression"},
 	{Key: "compression-level", Flag: "compression-level"},
 	{Key: "allow-emulation", Flag: "allow-emulation"},
+	{Key: "nodes", Flag: "node"},
 	{Key: "progress", Flag: "progress"},
 	{Key: "metadata-file", Flag: "metadata-file"},
 	{Key: "report", Flag: "report"},
@@ -74,9 +75,11 @@ func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *c
 		Long: `Build a multi-platform image:
 
   1. lint    hadolint + built-in rules; errors stop here, before any node is contacted
-  2. plan    check the nodes (in parallel, bounded) and route each platform to a
-             healthy native node; with --allow-emulation, to an emulated node when
-             no native one is healthy
+  2. plan    check the nodes (in parallel, bounded) and route each platform to the
+             healthy native node with the fewest running builds (then the lowest
+             latency); with --allow-emulation, to an emulated node when no native
+             one is healthy. --node pins a platform to a node: a pinned node that
+             is down fails the build, it is never replaced by another node
   3. build   one buildx build per platform on its node, all at once: proxy
              settings as build args (never ENV), the chosen layer compression,
              TARGETARCH left to BuildKit, each platform pushed by digest and
@@ -112,6 +115,9 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 
   # see the routing and the exact buildx commands, build nothing
   xbuild build --dry-run
+
+  # build amd64 on node amd2, whatever the load; arm64 where xbuild routes it
+  xbuild build --node linux/amd64=amd2 -t registry.example.com/app:1.2.3 --push
 
   # build an example project without pushing
   xbuild build examples/go-service
@@ -150,6 +156,7 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	fl.Int("compression-level", 0, "compression level (gzip 1-9, zstd 1-22; 0 keeps the default)")
 	fl.BoolVar(&opts.noLint, "no-lint", false, "skip the lint step")
 	fl.Bool("allow-emulation", false, "build a platform on an emulated (QEMU) node when no native node for it is healthy")
+	fl.StringArray("node", nil, "pin a platform to a node: PLATFORM=NODE, or NODE for every platform it builds (repeatable); a pinned node that is down fails the build")
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "print the routing and the exact buildx commands, then stop")
 	fl.String("progress", "", "progress output: auto, plain, tty or quiet (default auto)")
 	fl.String("metadata-file", "", "write buildx's build metadata (containerimage.digest, containerimage.descriptor, image.name, ...) as JSON to this file")

@@ -530,3 +530,44 @@ func TestBuildImagesListDryRun(t *testing.T) {
 		t.Errorf("worker's plan:\n%s", w)
 	}
 }
+
+// --node pins platforms (PLATFORM=NODE or a bare NODE, repeatable or
+// comma-joined); a bad pin is refused naming the flag, before anything runs.
+func TestBuildNodeFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // a line of the plan, or of the error
+		err  bool
+	}{
+		{name: "platform=node", args: []string{"--node", "linux/amd64=amd1"}, want: "  linux/amd64    -> amd1, native, pinned (--node)"},
+		{name: "bare node", args: []string{"--node", "arm1"}, want: "  linux/arm64    -> arm1, native, pinned (--node)"},
+		{name: "comma-joined", args: []string{"--node", "amd1,linux/arm64=arm1"}, want: "  linux/arm64    -> arm1, native, pinned (--node)"},
+		{name: "unknown node", args: []string{"--node", "linux/amd64=amd9"}, err: true,
+			want: "--node linux/amd64=amd9: no node amd9 among the nodes of this builder that build linux/amd64, linux/arm64 (they are: amd1, arm1); see xbuild nodes ls"},
+		{name: "bad platform", args: []string{"--node", "linux/amr64=amd1"}, err: true,
+			want: `nodes (from --node): "linux/amr64=amd1": platform "linux/amr64": unknown architecture "amr64"`},
+		{name: "node without the platform", args: []string{"--node", "linux/arm64=amd1"}, err: true,
+			want: "--node linux/arm64=amd1: node amd1 does not build linux/arm64 (it builds linux/amd64)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newBuildEnv(t)
+			be.register(t)
+			args := append([]string{t.TempDir(), "--platform", "linux/amd64,linux/arm64", "--dry-run"}, tc.args...)
+			err := be.build(t, args...)
+			if tc.err {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error %v, want one containing %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("dry run: %v\n%s", err, be.errOut)
+			}
+			if !strings.Contains(be.out.String(), tc.want+"\n") {
+				t.Errorf("plan lacks %q:\n%s", tc.want, be.out)
+			}
+		})
+	}
+}

@@ -40,6 +40,8 @@ type fakeEngine struct {
 	calls     []string
 	platforms []string
 	probes    []engine.ProbeTarget
+	// running is the load each endpoint reports (missing: unknown)
+	running map[string]int
 }
 
 func (e *fakeEngine) Buildx(ctx context.Context, inv engine.Invocation) error {
@@ -67,7 +69,11 @@ func (e *fakeEngine) Probe(_ context.Context, t engine.ProbeTarget) (*engine.Pro
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.probes = append(e.probes, t)
-	return &engine.ProbeResult{BuildKitVersion: "v0.34.2", Platforms: e.platforms}, nil
+	res := &engine.ProbeResult{BuildKitVersion: "v0.34.2", Platforms: e.platforms}
+	if n, ok := e.running[t.Endpoint]; ok {
+		res.Running = &n
+	}
+	return res, nil
 }
 
 func (e *fakeEngine) Describe() string { return "fake" }

@@ -76,6 +76,11 @@ func runNodesInspect(c *cobra.Command, f *Factory, opts *nodesInspectOptions, na
 		}
 	}
 	fmt.Fprintf(w, "Status:     %s\n", h.Status)
+	if h.Running != nil {
+		fmt.Fprintf(w, "Builds:     %d running\n", *h.Running)
+	} else {
+		fmt.Fprintln(w, "Builds:     - (not known: see xbuild nodes ls --help)")
+	}
 	if h.Error != "" {
 		fmt.Fprintf(w, "Error:      %s\n", h.Error)
 	}

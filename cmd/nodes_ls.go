@@ -35,9 +35,17 @@ func NewNodesLsCmd(f *Factory) *cobra.Command {
 		Long: `List the registered nodes. Every node is checked at the same time, each
 bounded by --timeout, so a dead node costs at most one timeout: connection and
 TLS handshake, then BuildKit's worker list (version and platforms), latency
-and certificate expiry (flagged when under 30 days).`,
+and certificate expiry (flagged when under 30 days).
+
+BUILDS is the node's load: the builds its BuildKit is running now, anyone's
+(BuildKit's build history, active records only). xbuild build routes each
+platform to the healthy native node with the fewest. "-" when it cannot be
+known: a docker node (its builds run in a BuildKit container that the
+engine's API does not expose), a kubernetes node (not probed), a node that
+did not answer.`,
 		Example: `  xbuild nodes ls
   xbuild nodes ls --format json | jq '.[] | select(.health.status != "ok") | .name'
+  xbuild nodes ls --format json | jq '.[] | {name, running: .health.running}'
   xbuild nodes ls --timeout 1s`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -192,7 +200,7 @@ func writeNodesTable(w io.Writer, rows []nodeStatus, tty bool, now time.Time) {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		out = tw
 	}
-	fmt.Fprintln(out, "NAME\tKIND\tENDPOINT\tPLATFORMS\tSTATUS\tBUILDKIT\tLATENCY\tCERT EXPIRY")
+	fmt.Fprintln(out, "NAME\tKIND\tENDPOINT\tPLATFORMS\tSTATUS\tBUILDS\tBUILDKIT\tLATENCY\tCERT EXPIRY")
 	for _, r := range rows {
 		plats := strings.Join(r.Platforms, ",")
 		if r.Emulated {
@@ -205,11 +213,21 @@ func writeNodesTable(w io.Writer, rows []nodeStatus, tty bool, now time.Time) {
 		if r.Health.Latency > 0 {
 			latency = r.Health.Latency.Round(100 * time.Microsecond).String()
 		}
-		fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Kind, r.Endpoint, plats, r.Health.Status, version, latency, certExpiry(r.Health, now))
+		fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Kind, r.Endpoint, plats, r.Health.Status, runningBuilds(r.Health), version, latency, certExpiry(r.Health, now))
 	}
 	if tw != nil {
 		_ = tw.Flush()
 	}
+}
+
+// runningBuilds is the node's load for the table: the builds its BuildKit
+// is running now, "-" when unknown (docker and kubernetes nodes, a node
+// that did not answer).
+func runningBuilds(h nodes.Health) string {
+	if h.Running == nil {
+		return "-"
+	}
+	return fmt.Sprint(*h.Running)
 }
 
 // certExpiry is the earliest certificate expiry, flagged under 30 days.

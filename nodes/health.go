@@ -58,6 +58,12 @@ type Health struct {
 	// Platforms are the platforms the daemon reported, normalized, in its
 	// order (native first).
 	Platforms []string `json:"platforms,omitempty"`
+	// Running is how many builds the node's BuildKit is running now (its
+	// build history, active records only, from anyone's builds); nil when
+	// it is unknown: a docker node (its builds run in a BuildKit container
+	// the engine's API does not reach), a kubernetes node (not probed), a
+	// node that did not answer, or a daemon without a build history.
+	Running *int `json:"running"`
 	// Latency is the time to connect: TCP (or unix socket) connect plus
 	// the TLS handshake.
 	Latency            time.Duration `json:"latency"`
@@ -67,6 +73,14 @@ type Health struct {
 	// was not checked, platforms the daemon does not report.
 	Warnings []string `json:"warnings,omitempty"`
 	Insecure bool     `json:"insecure,omitempty"`
+}
+
+// RunningBuilds is Running, with an unknown load counted as none.
+func (h Health) RunningBuilds() int {
+	if h.Running == nil {
+		return 0
+	}
+	return *h.Running
 }
 
 // Healthy reports whether the node can be given work: it answered (ok), or
@@ -190,6 +204,7 @@ func (c *Checker) reach(ctx context.Context, ep Endpoint, n Node, mat *TLSMateri
 	}
 	h.Status = StatusOK
 	h.BuildKitVersion = res.BuildKitVersion
+	h.Running = res.Running
 	for _, p := range res.Platforms {
 		if p = platform.Loose(p); !slices.Contains(h.Platforms, p) {
 			h.Platforms = append(h.Platforms, p)

@@ -514,3 +514,41 @@ func TestHealthy(t *testing.T) {
 		}
 	}
 }
+
+// The load the probe reports (running builds) is the health's, unknown
+// staying unknown; a node that fails its check has no load.
+func TestCheckCarriesRunningBuilds(t *testing.T) {
+	t.Parallel()
+	silent := startSilentServer(t)
+	three := 3
+	tests := []struct {
+		name    string
+		running *int
+		fail    bool
+		want    string
+	}{
+		{name: "three running", running: &three, want: "3"},
+		{name: "unknown", want: "unknown"},
+		{name: "probe fails", running: &three, fail: true, want: "unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := &fakeProber{fn: func(context.Context, engine.ProbeTarget) (*engine.ProbeResult, error) {
+				if tt.fail {
+					return nil, errors.New("daemon error")
+				}
+				return &engine.ProbeResult{BuildKitVersion: "v0.34.2", Platforms: []string{"linux/amd64"}, Running: tt.running}, nil
+			}}
+			n := Node{Name: "n", Kind: KindBuildKit, Endpoint: "tcp://" + silent, Platforms: []string{"linux/amd64"}, Insecure: true}
+			h := (&Checker{Prober: p, Timeout: 5 * time.Second}).Check(context.Background(), []Node{n})[0]
+			got := "unknown"
+			if h.Running != nil {
+				got = fmt.Sprint(*h.Running)
+			}
+			if got != tt.want || h.RunningBuilds() != map[string]int{"3": 3, "unknown": 0}[tt.want] {
+				t.Errorf("running %s (RunningBuilds %d), want %s; health %+v", got, h.RunningBuilds(), tt.want, h)
+			}
+		})
+	}
+}

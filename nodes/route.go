@@ -15,6 +15,9 @@ type Assignment struct {
 	Node     string `json:"node"`
 	// Emulated is set when the node builds the platform through QEMU.
 	Emulated bool `json:"emulated"`
+	// Pinned is set when the platform was pinned to the node (--node): it
+	// is built there or not at all, never re-routed.
+	Pinned bool `json:"pinned,omitempty"`
 	// Reason says why this node was chosen, for the plan printout.
 	Reason string `json:"reason"`
 }
@@ -27,42 +30,79 @@ type Plan struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Route assigns every requested platform to a node. A platform goes to a
-// healthy native node that lists it; among several, the one with the
-// fewest platforms already assigned in this plan, then a checked node
+// Route assigns every requested platform to a node, as RouteWith does with
+// no pins and no claims.
+func Route(platforms []string, nodes []Node, health map[string]Health, allowEmulation bool) (*Plan, error) {
+	return RouteWith(RouteRequest{Platforms: platforms, Nodes: nodes, Health: health, AllowEmulation: allowEmulation})
+}
+
+// RouteRequest is what RouteWith decides from.
+type RouteRequest struct {
+	// Platforms are the requested platforms, canonical (internal/platform).
+	Platforms []string
+	// Nodes are the candidate nodes.
+	Nodes []Node
+	// Health is the candidates' health by node name; a node missing here
+	// was not checked and is not used.
+	Health map[string]Health
+	// AllowEmulation lets a platform without a usable native node go to
+	// an emulated one.
+	AllowEmulation bool
+	// Pins maps a platform to the one node it must be built on
+	// (ResolvePins): that node, or the platform fails.
+	Pins map[string]string
+	// Claimed counts, per node, the platform builds that other xbuild runs
+	// on this machine have routed there and not finished (Store.Claims):
+	// a build that has just been routed has not reached the node's
+	// BuildKit yet, so its running builds do not show it.
+	Claimed map[string]int
+}
+
+// RouteWith assigns every requested platform to a node. A pinned platform
+// goes to its node, which must be healthy and offer it: a pinned platform
+// is never routed elsewhere. Any other platform goes to a healthy native
+// node that lists it; among several, the least loaded: its running builds
+// (the more of what its BuildKit reports and what other runs here claimed)
+// plus the platforms this plan already put on it; then a checked node
 // before an unchecked one (kubernetes), then the lowest latency, then the
-// name. When no native node is usable and allowEmulation is set, a healthy
+// name. When no native node is usable and AllowEmulation is set, a healthy
 // emulated node takes it, with a warning. A node the health check did not
-// cover (missing from health) is not used, nor one whose daemon reported
+// cover (missing from Health) is not used, nor one whose daemon reported
 // platforms that do not include the platform. Otherwise the error names
 // each platform that has nowhere to go, every candidate node and why it is
-// unusable, and what to do. Route is pure: health comes from Checker.
+// unusable, and what to do. RouteWith is pure: health comes from Checker.
 // Platforms, the nodes' and the health's are canonical (internal/platform).
-func Route(platforms []string, nodes []Node, health map[string]Health, allowEmulation bool) (*Plan, error) {
-	if len(platforms) == 0 {
+func RouteWith(r RouteRequest) (*Plan, error) {
+	if len(r.Platforms) == 0 {
 		return nil, errors.New("no platforms requested: pass --platform, e.g. --platform linux/amd64,linux/arm64, or set platforms in xbuild.yaml")
 	}
 	// platforms and the nodes' platforms are canonical: config loading and
 	// the node store normalize them (internal/platform)
 	var want []string
-	for _, p := range platforms {
+	for _, p := range r.Platforms {
 		if !slices.Contains(want, p) {
 			want = append(want, p)
 		}
 	}
-	byName := slices.Clone(nodes)
+	byName := slices.Clone(r.Nodes)
 	slices.SortFunc(byName, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
 
 	plan := &Plan{}
-	load := map[string]int{}
+	l := loads{claimed: r.Claimed, planned: map[string]int{}}
 	var errs []error
 	for _, p := range want {
+		if name, ok := r.Pins[p]; ok {
+			if err := plan.pinned(p, name, byName, r, l); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		var native, emulated []verdict
 		for _, n := range byName {
 			if !slices.Contains(n.Platforms, p) {
 				continue
 			}
-			v := judge(n, health, p)
+			v := judge(n, r.Health, p)
 			if n.Emulated {
 				emulated = append(emulated, v)
 			} else {
@@ -73,28 +113,28 @@ func Route(platforms []string, nodes []Node, health map[string]Health, allowEmul
 			errs = append(errs, fmt.Errorf("%s: no registered node builds it: register one with xbuild nodes add NAME --endpoint URL --platform %s (add --emulated for a node that builds it through QEMU)", p, p))
 			continue
 		}
-		if best, k := pick(native, load); best != nil {
+		if best, ok := pick(native, l); best != nil {
 			reason := "native"
-			if k > 1 {
-				reason = fmt.Sprintf("native; picked from %d healthy native nodes (least busy, then lowest latency, then name)", k)
+			if len(ok) > 1 {
+				reason = fmt.Sprintf("native; picked from %d healthy native nodes (least busy, then lowest latency, then name)%s", len(ok), l.describe(ok))
 			}
-			plan.add(p, best, false, reason, load)
+			plan.add(p, best, false, reason, l)
 			continue
 		}
-		if best, _ := pick(emulated, load); best != nil && allowEmulation {
+		if best, _ := pick(emulated, l); best != nil && r.AllowEmulation {
 			why := "no native node is registered for " + p
 			if len(native) > 0 {
 				why = describeNatives(native)
 			}
-			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: %s; building it on emulated node %s through QEMU (RUN steps run emulated: compiling there is 5-20x slower unless the Dockerfile cross-compiles on $BUILDPLATFORM)", p, why, best.node.Name))
+			plan.Warnings = append(plan.Warnings, emulationWarning(p, why, best.node.Name))
 			reason := "emulated through QEMU: no healthy native node"
 			if len(native) == 0 {
 				reason = "emulated through QEMU: no native node is registered"
 			}
-			plan.add(p, best, true, reason, load)
+			plan.add(p, best, true, reason, l)
 			continue
 		}
-		errs = append(errs, unroutable(p, native, emulated, allowEmulation))
+		errs = append(errs, unroutable(p, native, emulated, r.AllowEmulation))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -102,12 +142,87 @@ func Route(platforms []string, nodes []Node, health map[string]Health, allowEmul
 	return plan, nil
 }
 
-func (pl *Plan) add(p string, v *verdict, emulated bool, reason string, load map[string]int) {
+func emulationWarning(p, why, node string) string {
+	return fmt.Sprintf("%s: %s; building it on emulated node %s through QEMU (RUN steps run emulated: compiling there is 5-20x slower unless the Dockerfile cross-compiles on $BUILDPLATFORM)", p, why, node)
+}
+
+// pinned routes platform p to the node it is pinned to, or says why it
+// cannot be built there. It does not fall back to another node: whoever
+// pinned the platform wants it built there or not at all (a release built
+// on a known machine, a node being tested).
+func (pl *Plan) pinned(p, name string, byName []Node, r RouteRequest, l loads) error {
+	i := slices.IndexFunc(byName, func(n Node) bool { return n.Name == name })
+	if i < 0 {
+		return fmt.Errorf("%s: pinned to node %s (--node or nodes in xbuild.yaml), which is not among the nodes that build it: check the name with xbuild nodes ls", p, name)
+	}
+	n := byName[i]
+	if !slices.Contains(n.Platforms, p) {
+		return fmt.Errorf("%s: pinned to node %s, which does not build it (it builds %s): pin it to a node that does", p, name, strings.Join(n.Platforms, ", "))
+	}
+	v := judge(n, r.Health, p)
+	if !v.ok {
+		return fmt.Errorf("%s: pinned to node %s, which %s%s; a pinned platform is not routed to another node: bring %s back (xbuild nodes check %s), or drop the pin (--node, nodes in xbuild.yaml) to let xbuild pick a healthy node", p, name, v.phrase, colon(v.detail), name, name)
+	}
+	if n.Emulated {
+		if !r.AllowEmulation {
+			return fmt.Errorf("%s: pinned to node %s, which builds it through QEMU: pass --allow-emulation to build it there (5-20x slower), or pin a native node", p, name)
+		}
+		pl.Warnings = append(pl.Warnings, emulationWarning(p, "pinned to an emulated node", name))
+		pl.add(p, &v, true, "pinned (--node); emulated through QEMU", l)
+	} else {
+		pl.add(p, &v, false, "native; pinned (--node)", l)
+	}
+	pl.Assignments[len(pl.Assignments)-1].Pinned = true
+	return nil
+}
+
+func colon(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// loads is what RouteWith knows of each node's work: claims by other runs
+// on this machine, and the platforms this plan put on it so far.
+type loads struct {
+	claimed map[string]int
+	planned map[string]int
+}
+
+// running is a candidate's running builds: what its BuildKit reports or
+// what other runs here claimed, whichever is more (a claimed build that
+// has started is in both).
+func (l loads) running(v verdict) int {
+	return max(v.h.RunningBuilds(), l.claimed[v.node.Name])
+}
+
+// of is a candidate's load: its running builds plus what this plan put on
+// it.
+func (l loads) of(v verdict) int { return l.running(v) + l.planned[v.node.Name] }
+
+// describe lists the candidates' running builds for the plan's reason,
+// when any has some ("" when all are idle).
+func (l loads) describe(cands []verdict) string {
+	busy := false
+	parts := make([]string, len(cands))
+	for i, v := range cands {
+		n := l.running(v)
+		busy = busy || n > 0
+		parts[i] = fmt.Sprintf("%s %d", v.node.Name, n)
+	}
+	if !busy {
+		return ""
+	}
+	return "; running builds: " + strings.Join(parts, ", ")
+}
+
+func (pl *Plan) add(p string, v *verdict, emulated bool, reason string, l loads) {
 	if v.h.Status == StatusUnsupported {
 		reason += fmt.Sprintf("; not health-checked (%s node)", v.node.Kind)
 	}
 	pl.Assignments = append(pl.Assignments, Assignment{Platform: p, Node: v.node.Name, Emulated: emulated, Reason: reason})
-	load[v.node.Name]++
+	l.planned[v.node.Name]++
 }
 
 // verdict is whether one candidate node can take a platform, and if not,
@@ -157,8 +272,9 @@ func statusPhrase(s Status) string {
 	return "is " + string(s)
 }
 
-// pick returns the best usable candidate and how many were usable.
-func pick(cands []verdict, load map[string]int) (*verdict, int) {
+// pick returns the best usable candidate and all the usable ones, in
+// name order.
+func pick(cands []verdict, l loads) (*verdict, []verdict) {
 	var ok []verdict
 	for _, v := range cands {
 		if v.ok {
@@ -166,10 +282,11 @@ func pick(cands []verdict, load map[string]int) (*verdict, int) {
 		}
 	}
 	if len(ok) == 0 {
-		return nil, 0
+		return nil, nil
 	}
-	slices.SortStableFunc(ok, func(a, b verdict) int {
-		if d := load[a.node.Name] - load[b.node.Name]; d != 0 {
+	sorted := slices.Clone(ok)
+	slices.SortStableFunc(sorted, func(a, b verdict) int {
+		if d := l.of(a) - l.of(b); d != 0 {
 			return d
 		}
 		au, bu := a.h.Status == StatusUnsupported, b.h.Status == StatusUnsupported
@@ -187,7 +304,7 @@ func pick(cands []verdict, load map[string]int) (*verdict, int) {
 		}
 		return strings.Compare(a.node.Name, b.node.Name)
 	})
-	return &ok[0], len(ok)
+	return &sorted[0], ok
 }
 
 // describeNatives explains why no native node took a platform, for the

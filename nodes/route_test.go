@@ -246,3 +246,188 @@ func TestRouteSpreadsLoad(t *testing.T) {
 	}
 	assertStrings(t, got, []string{"linux/amd64=a", "linux/386=b", "linux/arm64=a", "linux/arm/v7=b"})
 }
+
+// TestRouteWith: load (running builds, claims, this plan) before latency,
+// and pins.
+func TestRouteWith(t *testing.T) {
+	t.Parallel()
+	node := func(name string, emulated bool, platforms ...string) Node {
+		return Node{Name: name, Kind: KindBuildKit, Endpoint: "tcp://" + name + ":1234", Platforms: platforms, Emulated: emulated}
+	}
+	amd1 := node("amd1", false, "linux/amd64")
+	amd2 := node("amd2", false, "linux/amd64")
+	arm1 := node("arm1", false, "linux/arm64")
+	a := node("a", false, "linux/amd64", "linux/386")
+	b := node("b", false, "linux/amd64", "linux/386")
+	qemu := node("qemu", true, "linux/amd64", "linux/arm64")
+	k8s := Node{Name: "k8s", Kind: KindKubernetes, Endpoint: "kubernetes://buildkit", Platforms: []string{"linux/arm64"}}
+	ok := func(ms, running int) Health {
+		return Health{Status: StatusOK, Latency: time.Duration(ms) * time.Millisecond, Running: &running}
+	}
+	unknownLoad := Health{Status: StatusOK, Latency: time.Millisecond}
+	down := Health{Status: StatusUnreachable, Error: "dial tcp 10.0.0.2:1234: connect: no route to host"}
+	const picked2 = "native; picked from 2 healthy native nodes (least busy, then lowest latency, then name)"
+	const pinnedWarn = "linux/amd64: pinned to an emulated node; building it on emulated node qemu through QEMU (RUN steps run emulated: compiling there is 5-20x slower unless the Dockerfile cross-compiles on $BUILDPLATFORM)"
+
+	tests := []struct {
+		name string
+		req  RouteRequest
+		want []string // PLATFORM=NODE (reason)
+		warn []string
+		err  string
+	}{
+		{
+			name: "running builds beat latency",
+			req: RouteRequest{Platforms: []string{"linux/amd64"}, Nodes: []Node{amd1, amd2},
+				Health: map[string]Health{"amd1": ok(1, 2), "amd2": ok(20, 0)}},
+			want: []string{"linux/amd64=amd2 (" + picked2 + "; running builds: amd1 2, amd2 0)"},
+		},
+		{
+			name: "a claim counts before the build reaches the node",
+			req: RouteRequest{Platforms: []string{"linux/amd64"}, Nodes: []Node{amd1, amd2},
+				Health: map[string]Health{"amd1": ok(1, 0), "amd2": ok(20, 0)}, Claimed: map[string]int{"amd1": 1}},
+			want: []string{"linux/amd64=amd2 (" + picked2 + "; running builds: amd1 1, amd2 0)"},
+		},
+		{
+			// amd1's one claimed build is the one its BuildKit runs: 1, not 2
+			name: "claims and running builds are the same builds, not added",
+			req: RouteRequest{Platforms: []string{"linux/amd64"}, Nodes: []Node{amd1, amd2},
+				Health: map[string]Health{"amd1": ok(1, 1), "amd2": ok(2, 1)}, Claimed: map[string]int{"amd1": 1}},
+			want: []string{"linux/amd64=amd1 (" + picked2 + "; running builds: amd1 1, amd2 1)"},
+		},
+		{
+			name: "running builds and this plan's platforms add up",
+			req: RouteRequest{Platforms: []string{"linux/amd64", "linux/386"}, Nodes: []Node{a, b},
+				Health: map[string]Health{"a": ok(1, 1), "b": ok(2, 0)}},
+			want: []string{"linux/amd64=b (" + picked2 + "; running builds: a 1, b 0)", "linux/386=a (" + picked2 + "; running builds: a 1, b 0)"},
+		},
+		{
+			name: "an unknown load counts as none",
+			req: RouteRequest{Platforms: []string{"linux/amd64"}, Nodes: []Node{amd1, amd2},
+				Health: map[string]Health{"amd1": unknownLoad, "amd2": ok(2, 0)}},
+			want: []string{"linux/amd64=amd1 (" + picked2 + ")"},
+		},
+		{
+			name: "a pin beats load and latency",
+			req: RouteRequest{Platforms: []string{"linux/amd64", "linux/arm64"}, Nodes: []Node{amd1, amd2, arm1},
+				Health: map[string]Health{"amd1": ok(9, 3), "amd2": ok(1, 0), "arm1": ok(1, 0)}, Pins: map[string]string{"linux/amd64": "amd1"}},
+			want: []string{"linux/amd64=amd1 (native; pinned (--node))", "linux/arm64=arm1 (native)"},
+		},
+		{
+			name: "a pinned platform counts in this plan's load",
+			req: RouteRequest{Platforms: []string{"linux/amd64", "linux/386"}, Nodes: []Node{a, b},
+				Health: map[string]Health{"a": ok(1, 0), "b": ok(2, 0)}, Pins: map[string]string{"linux/amd64": "a"}},
+			want: []string{"linux/amd64=a (native; pinned (--node))", "linux/386=b (" + picked2 + ")"},
+		},
+		{
+			name: "a pinned node that is down fails the platform, no re-route",
+			req: RouteRequest{Platforms: []string{"linux/amd64", "linux/arm64"}, Nodes: []Node{amd1, amd2, arm1, qemu}, AllowEmulation: true,
+				Health: map[string]Health{"amd1": down, "amd2": ok(1, 0), "arm1": ok(1, 0), "qemu": ok(1, 0)}, Pins: map[string]string{"linux/amd64": "amd1"}},
+			err: "linux/amd64: pinned to node amd1, which is unreachable: dial tcp 10.0.0.2:1234: connect: no route to host; a pinned platform is not routed to another node: bring amd1 back (xbuild nodes check amd1), or drop the pin (--node, nodes in xbuild.yaml) to let xbuild pick a healthy node",
+		},
+		{
+			name: "a pinned node that was not checked",
+			req: RouteRequest{Platforms: []string{"linux/amd64"}, Nodes: []Node{amd1, amd2},
+				Health: map[string]Health{"amd2": ok(1, 0)}, Pins: map[string]string{"linux/amd64": "amd1"}},
+			err: "linux/amd64: pinned to node amd1, which was not health-checked; a pinned platform is not routed to another node: bring amd1 back (xbuild nodes check amd1), or drop the pin (--node, nodes in xbuild.yaml) to let xbuild pick a healthy node",
+		},
+		{
+			name: "a pin to a node that is not a candidate",
+			req: RouteRequest{Platforms: []string{"linux/amd64"}, Nodes: []Node{amd2},
+				Health: map[string]Health{"amd2": ok(1, 0)}, Pins: map[string]string{"linux/amd64": "amd1"}},
+			err: "linux/amd64: pinned to node amd1 (--node or nodes in xbuild.yaml), which is not among the nodes that build it: check the name with xbuild nodes ls",
+		},
+		{
+			name: "a pin to a node without the platform",
+			req: RouteRequest{Platforms: []string{"linux/arm64"}, Nodes: []Node{amd1, arm1},
+				Health: map[string]Health{"amd1": ok(1, 0), "arm1": ok(1, 0)}, Pins: map[string]string{"linux/arm64": "amd1"}},
+			err: "linux/arm64: pinned to node amd1, which does not build it (it builds linux/amd64): pin it to a node that does",
+		},
+		{
+			name: "a pin to an emulated node needs allow-emulation",
+			req: RouteRequest{Platforms: []string{"linux/amd64"}, Nodes: []Node{amd1, qemu},
+				Health: map[string]Health{"amd1": ok(1, 0), "qemu": ok(1, 0)}, Pins: map[string]string{"linux/amd64": "qemu"}},
+			err: "linux/amd64: pinned to node qemu, which builds it through QEMU: pass --allow-emulation to build it there (5-20x slower), or pin a native node",
+		},
+		{
+			name: "a pin to an emulated node with allow-emulation",
+			req: RouteRequest{Platforms: []string{"linux/amd64"}, Nodes: []Node{amd1, qemu}, AllowEmulation: true,
+				Health: map[string]Health{"amd1": ok(1, 0), "qemu": ok(1, 0)}, Pins: map[string]string{"linux/amd64": "qemu"}},
+			want: []string{"linux/amd64=qemu (pinned (--node); emulated through QEMU) emulated"},
+			warn: []string{pinnedWarn},
+		},
+		{
+			name: "a pin to a kubernetes node",
+			req: RouteRequest{Platforms: []string{"linux/arm64"}, Nodes: []Node{arm1, k8s},
+				Health: map[string]Health{"arm1": ok(1, 0), "k8s": {Status: StatusUnsupported}}, Pins: map[string]string{"linux/arm64": "k8s"}},
+			want: []string{"linux/arm64=k8s (native; pinned (--node); not health-checked (kubernetes node))"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := RouteWith(tt.req)
+			if errString(err) != tt.err {
+				t.Fatalf("error =\n%s\nwant\n%s", errString(err), tt.err)
+			}
+			if err != nil {
+				return
+			}
+			var lines []string
+			for _, a := range got.Assignments {
+				line := a.Platform + "=" + a.Node + " (" + a.Reason + ")"
+				if a.Emulated {
+					line += " emulated"
+				}
+				lines = append(lines, line)
+			}
+			assertStrings(t, lines, tt.want)
+			assertStrings(t, got.Warnings, tt.warn)
+		})
+	}
+}
+
+func TestResolvePins(t *testing.T) {
+	t.Parallel()
+	nodes := []Node{
+		{Name: "amd1", Platforms: []string{"linux/amd64"}},
+		{Name: "amd2", Platforms: []string{"linux/386", "linux/amd64"}},
+		{Name: "arm1", Platforms: []string{"linux/arm64"}},
+		{Name: "qemu", Platforms: []string{"linux/amd64", "linux/arm64"}, Emulated: true},
+	}
+	both := []string{"linux/amd64", "linux/arm64"}
+	tests := []struct {
+		name      string
+		pins      []Pin
+		platforms []string
+		want      map[string]string
+		err       string
+	}{
+		{name: "none", platforms: both},
+		{name: "one platform", pins: []Pin{{"linux/amd64", "amd2"}}, platforms: both, want: map[string]string{"linux/amd64": "amd2"}},
+		{name: "a bare node pins what it builds of the request", pins: []Pin{{"", "amd2"}, {"", "arm1"}}, platforms: both,
+			want: map[string]string{"linux/amd64": "amd2", "linux/arm64": "arm1"}},
+		{name: "a bare emulated node pins every platform it builds", pins: []Pin{{"", "qemu"}}, platforms: both,
+			want: map[string]string{"linux/amd64": "qemu", "linux/arm64": "qemu"}},
+		{name: "the same pin twice", pins: []Pin{{"linux/amd64", "amd2"}, {"", "amd2"}}, platforms: both, want: map[string]string{"linux/amd64": "amd2"}},
+		{name: "a pin for a platform not requested is left out", pins: []Pin{{"linux/arm64", "arm1"}}, platforms: []string{"linux/amd64"}, want: map[string]string{}},
+		{name: "unknown node", pins: []Pin{{"linux/amd64", "amd9"}}, platforms: both,
+			err: "--node linux/amd64=amd9: no node amd9 among the nodes of this builder that build linux/amd64, linux/arm64 (they are: amd1, amd2, arm1, qemu); see xbuild nodes ls"},
+		{name: "node without the platform", pins: []Pin{{"linux/arm64", "amd1"}}, platforms: both,
+			err: "--node linux/arm64=amd1: node amd1 does not build linux/arm64 (it builds linux/amd64)"},
+		{name: "a bare node that builds none of the request", pins: []Pin{{"", "arm1"}}, platforms: []string{"linux/amd64"},
+			err: "--node arm1: node arm1 builds none of the requested platforms linux/amd64 (it builds linux/arm64)"},
+		{name: "two nodes for one platform", pins: []Pin{{"", "amd1"}, {"", "amd2"}}, platforms: both,
+			err: "--node: linux/amd64 is pinned to both amd1 and amd2: pin it to one node (PLATFORM=NODE)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ResolvePins(tt.pins, tt.platforms, nodes)
+			if errString(err) != tt.err {
+				t.Fatalf("error =\n%s\nwant\n%s", errString(err), tt.err)
+			}
+			if err == nil && !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("pins = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -61,6 +61,7 @@ type Timing struct {
 // printed: the Finally steps do not run either.
 func Run(ctx context.Context, s *State, steps []Step) error {
 	registerSecrets(s)
+	defer func() { s.Claims.Close() }()
 	var failed error
 	for _, st := range steps {
 		if failed != nil {

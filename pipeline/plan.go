@@ -34,6 +34,8 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 	candidates := nodesFor(all, c.Builder, c.Platforms)
 	var plan *nodes.Plan
 	switch {
+	case len(all) == 0 && len(c.Nodes) > 0:
+		err = fmt.Errorf("--node %s: no node is registered, so there is nothing to pin to (register nodes with xbuild nodes add, or drop --node to build on this machine)", strings.Join(c.Nodes, ","))
 	case len(all) == 0:
 		plan, candidates, err = planLocal(ctx, s)
 	case len(candidates) == 0:
@@ -151,7 +153,45 @@ func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*n
 		s.Log.Info("%s", healthLine(h))
 	}
 	s.Log.Info("%s", checkedLine(len(candidates), s.now().Sub(start)))
-	return nodes.Route(s.Config.Platforms, candidates, health, s.Config.AllowEmulation)
+	req := nodes.RouteRequest{Platforms: s.Config.Platforms, Nodes: candidates, Health: health, AllowEmulation: s.Config.AllowEmulation}
+	if req.Pins, err = nodes.ResolvePins(pinsOf(s.Config.Nodes), s.Config.Platforms, candidates); err != nil {
+		return nil, err
+	}
+	if s.Options.DryRun {
+		// what the other runs on this machine claimed, read without writing
+		if req.Claimed, err = nodes.ReadClaims(s.StateDir); err != nil {
+			s.Log.Warn("%v", err)
+		}
+		return nodes.RouteWith(req)
+	}
+	// routed under the claims lock, and claimed before it is released: an
+	// xbuild build started at the same moment sees these platforms on
+	// their nodes before their builds reach the nodes' BuildKit
+	st, err := s.store()
+	if err != nil {
+		return nil, err
+	}
+	plan, claims, err := st.RouteClaimed(func(claimed map[string]int) (*nodes.Plan, error) {
+		req.Claimed = claimed
+		return nodes.RouteWith(req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Claims = claims
+	return plan, nil
+}
+
+// pinsOf turns the nodes setting (--node) into pins; Validate has checked
+// every entry.
+func pinsOf(entries []string) []nodes.Pin {
+	var out []nodes.Pin
+	for _, e := range entries {
+		if p, node, err := config.ParseNodePin(e); err == nil {
+			out = append(out, nodes.Pin{Platform: p, Node: node})
+		}
+	}
+	return out
 }
 
 // membersOf returns the registered nodes of builder.
@@ -251,6 +291,9 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 		kind := "native"
 		if a.Emulated {
 			kind = "emulated (QEMU)"
+		}
+		if a.Pinned {
+			kind += ", pinned (--node)"
 		}
 		fmt.Fprintf(w, "  %-14s -> %s, %s\n", a.Platform, a.Node, kind)
 	}

@@ -129,6 +129,7 @@ func (b *platformBuilder) build(ctx context.Context, a nodes.Assignment) *Platfo
 	start := s.now()
 	r := &PlatformResult{Platform: a.Platform, Node: a.Node, Emulated: a.Emulated, Result: ResultBuilt}
 	defer func() { r.Seconds = roundSeconds(s.now().Sub(start)) }()
+	defer s.Claims.Release(a.Platform) // the other runs here see the node free again
 	if prev, ok := s.Resume.reusable(a.Platform); ok {
 		r.Node, r.Result, r.Pushed = prev.Node, ResultReused, prev.Digest
 		s.Log.Info("%s: reused %s, pushed by node %s in an earlier run of this build", a.Platform, short(prev.Digest), prev.Node)
@@ -157,6 +158,10 @@ func (b *platformBuilder) build(ctx context.Context, a nodes.Assignment) *Platfo
 		}
 		if lost != nil {
 			r.Lost = append(r.Lost, r.Node)
+			if a.Pinned {
+				r.Err = fmt.Errorf("%s: %v; it is pinned to %s (--node), so it is not built on another node: bring %s back and run the build again, or drop the pin", a.Platform, lost, r.Node, r.Node)
+				return r
+			}
 			next, why := b.reroute(ctx, a.Platform, r.Lost)
 			if next == nil {
 				r.Err = fmt.Errorf("%s: %v, and no other node can build it: %s", a.Platform, lost, why)
@@ -291,11 +296,18 @@ func (b *platformBuilder) reroute(ctx context.Context, p string, lost []string) 
 	for _, h := range checker.Check(ctx, rest) {
 		health[h.Node] = h
 	}
-	plan, err := nodes.Route([]string{p}, rest, health, s.Config.AllowEmulation)
+	// the platform's claim moves with it, under the claims lock
+	a, err := s.Claims.Reroute(p, func(claimed map[string]int) (*nodes.Assignment, error) {
+		plan, err := nodes.RouteWith(nodes.RouteRequest{Platforms: []string{p}, Nodes: rest, Health: health, AllowEmulation: s.Config.AllowEmulation, Claimed: claimed})
+		if err != nil {
+			return nil, err
+		}
+		return &plan.Assignments[0], nil
+	})
 	if err != nil {
 		return nil, strings.TrimPrefix(err.Error(), p+": ")
 	}
-	return &plan.Assignments[0], ""
+	return a, ""
 }
 
 // hint adds what to do about a build failure that has a known cause.

@@ -104,6 +104,10 @@ type State struct {
 	// RoutedNodes are the nodes the plan chose from (every name in it is
 	// one of them): registered ones, or this machine's daemon.
 	RoutedNodes []nodes.Node
+	// Claims hold the plan's platforms on their nodes for the other xbuild
+	// runs on this machine to see, each until its build ends (nil: none,
+	// e.g. a dry run). Run releases what is left when it returns.
+	Claims *nodes.Claims
 	// Contexts are the docker contexts the build writes before it applies
 	// the builder (this machine's Docker engine); the plan writes nothing.
 	Contexts []engine.DockerContext

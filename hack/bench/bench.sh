@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make bench: measure xbuild against plain buildx on the local build farm and
 # write docs/BENCHMARKS.md (issue 8). Knobs: BENCH_N (default 5), BENCH_ONLY
-# (e.g. P1,P5; MB = Go micro-benchmarks), BENCH_P7_SLEEP, BENCH_DEADLINE.
+# (e.g. P1,P5; MB = Go micro-benchmarks; P9 = 4 concurrent builds on 1 vs 2 nodes per
+# platform), BENCH_P7_SLEEP, BENCH_P9_WORK, BENCH_DEADLINE.
 #   1. make farm-up                 idempotent; seconds when the farm is up
 #   2. the standalone buildx        at the github.com/docker/buildx version of go.mod
-#   3. hack/bench (Go)              P1..P7 and the micro-benchmarks, then the document
+#   3. hack/bench (Go)              P1..P7, P9 and the micro-benchmarks, then the document
 # The arm64 node is cut off during P2; if the harness dies before it restores
 # the node, the EXIT trap below does (the harness leaves a marker file).
 set -euo pipefail

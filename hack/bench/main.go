@@ -8,8 +8,9 @@
 // session, in a rotating order, and are compared as ratios of medians.
 //
 // Knobs (environment): BENCH_N (repetitions, default 5), BENCH_ONLY (a
-// comma list of P1..P7, R1, R2 and MB for the Go micro-benchmarks), BENCH_P7_SLEEP,
-// BENCH_R2_TRIALS (default 10),
+// comma list of P1..P7, R1, R2, P9 and MB for the Go micro-benchmarks),
+// BENCH_P7_SLEEP (also P9's wait workload), BENCH_P9_WORK (MiB hashed by
+// P9's cpu workload, default 1000), BENCH_R2_TRIALS (default 10),
 // BENCH_DEADLINE (default 3h), BENCH_OUT (default docs/BENCHMARKS.md).
 package main
 
@@ -188,6 +189,7 @@ func mainErr(ctx context.Context, out, xbuild, state string) error {
 		{"P3", h.p3, "about 30 min: each emulated compile takes 4-6 min"},
 		{"R1", h.r1, "about 7 min: a failed run, its re-run and arm64 alone, N times"},
 		{"R2", h.r2, "about 10 min: 10 trials with the arm64 node cut off, and N clean builds"},
+		{"P9", h.p9, "about 2 min per repetition: 4 builds at once on 1 and on 2 nodes per platform, two workloads"},
 	}
 	var ran []string
 	var failed []string
@@ -299,7 +301,7 @@ func (h *harness) machine() Machine {
 	m.Versions["Go"] = first(h.goBin, "version")
 	m.Versions["hadolint"] = first(h.farm.Hadolint, "--version")
 	m.Versions["QEMU (binfmt)"] = first("qemu-aarch64-static", "--version")
-	for _, role := range []string{"amd64", "arm64", "qemu"} {
+	for _, role := range []string{"amd64", "amd64b", "arm64", "arm64b", "qemu"} {
 		n := h.farm.Nodes[role]
 		where := ""
 		if n.Netns != "" {

@@ -155,7 +155,7 @@ func loadDoc(path string) *Doc {
 
 // ---- writing -------------------------------------------------------------
 
-var sectionOrder = []string{"P1", "P2", "P3", "P4", "P5", "P6", "P7", "R1", "R2", "MB"}
+var sectionOrder = []string{"P1", "P2", "P3", "P4", "P5", "P6", "P7", "R1", "R2", "P9", "MB"}
 
 func (d *Doc) markdown() (string, error) {
 	var b strings.Builder
@@ -284,7 +284,7 @@ func (d *Doc) markdown() (string, error) {
 
 	w("## Re-running\n\n")
 	w("```sh\nmake bench                       # all of it (farm-up first, idempotent)\nBENCH_N=7 make bench             # more repetitions (default 5)\nBENCH_ONLY=P1,P5 make bench      # a subset; the other sections of this file are kept\n```\n\n")
-	w("Other knobs: `BENCH_P7_SLEEP` (seconds the P7 RUN step waits, default 10), `BENCH_DEADLINE` (bound on the whole run, default 3h).\n")
+	w("Other knobs: `BENCH_P7_SLEEP` (seconds the P7 RUN step waits, default 10), `BENCH_P9_WORK` (MiB the P9 cpu workload hashes per build, default 1000), `BENCH_DEADLINE` (bound on the whole run, default 3h).\n")
 	w("The data of every section is embedded below as JSON, so partial runs can merge.\n\n")
 
 	js, err := json.MarshalIndent(d, "", " ")

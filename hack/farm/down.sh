@@ -6,7 +6,7 @@
 #            config dir; compiled binaries, certificates and the registry password are kept.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-for f in common proc netns; do
+for f in common proc netns k8s; do
   # shellcheck source=/dev/null
   source "$HERE/lib/$f.sh"
 done
@@ -24,6 +24,8 @@ flock -w 120 9 || { echo "farm: another up.sh/down.sh holds $FARM/run/.lock" >&2
 
 say "farm-down: $FARM$([ $PURGE = 1 ] && echo ' (purge)')"
 rc=0
+# the opt-in Kubernetes cluster first: its pods, daemons and host side effects (sysctls, iptables chains)
+[ -e "$K8S_DIR/enabled" ] && k8s_down
 # the docker node first (it stops its containers, then its containerd); then the nodes, forwarders and the
 # fault proxy side by side; the registries last
 proc_stop dockerd 60

@@ -15,11 +15,12 @@
 #   results      $FARM/farm.json, $FARM/env.sh
 #
 # Knobs: XBUILD_FARM_DIR, XBUILD_BIN (default <repo>/bin/xbuild), FARM_DOCKER=0|1, FARM_FRONTEND=0|1,
-#        FARM_BUILDKIT_VERSION (default: the version in go.mod).
+#        FARM_BUILDKIT_VERSION (default: the version in go.mod),
+#        FARM_K8S=1 (opt-in: a single-node Kubernetes cluster, lib/k8s.sh; about 11 min to compile the first time).
 set -euo pipefail
 umask 022
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-for f in common proc netns install certs registry faultproxy buildkit images docker output; do
+for f in common proc netns install certs registry faultproxy buildkit images docker output k8s; do
   # shellcheck source=/dev/null
   source "$HERE/lib/$f.sh"
 done
@@ -79,6 +80,12 @@ if [ "$FARM_DOCKER" = 1 ]; then
 else
   say "== 8/8 docker node: skipped (FARM_DOCKER=0)"
   proc_alive dockerd && proc_stop dockerd 60
+fi
+
+if [ "${FARM_K8S:-0}" = 1 ]; then
+  step_begin "k8s: single-node Kubernetes $K8S_VERSION (opt-in, FARM_K8S=1)" "about 1 min; 11 min more to compile it the first time"
+  k8s_up
+  step_end
 fi
 
 write_farm_json "$BK_VERSION"

@@ -56,6 +56,11 @@ type Config struct {
 	// AllowEmulation lets a platform with no healthy native node fall back to
 	// an emulated (QEMU) node.
 	AllowEmulation bool `mapstructure:"allow-emulation" yaml:"allow-emulation"`
+	// Nodes pin platforms to registered nodes instead of letting the
+	// routing pick: "PLATFORM=NODE" pins one platform, a bare "NODE" every
+	// requested platform that node builds (see ParseNodePin). A pinned node
+	// that is down fails the build: a pinned platform is never re-routed.
+	Nodes []string `mapstructure:"nodes" yaml:"nodes"`
 	// Progress is the progress display: auto, plain, tty or quiet.
 	Progress string `mapstructure:"progress" yaml:"progress"`
 	// StallTimeout fails a build that reports no progress for this long.

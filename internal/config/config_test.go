@@ -103,6 +103,12 @@ func TestValidate(t *testing.T) {
 		{"tag without image", func(c *Config) { c.Tags = []string{"1.0"} }, `tags: tag "1.0" needs an image`},
 		{"push full ref", func(c *Config) { c.Push, c.Tags = true, []string{"r.example/app:1"} }, ""},
 		{"stall", func(c *Config) { c.StallTimeout = 0 }, "stall-timeout: must be positive"},
+		{"pins", func(c *Config) { c.Nodes = []string{"linux/amd64=amd2", "arm1", "arm2", "linux/amd64=amd2"} }, ""},
+		{"pin without platform", func(c *Config) { c.Nodes = []string{"=amd2"} }, `nodes: "=amd2" has no platform before '=': use PLATFORM=NODE (linux/amd64=amd2) or a bare NODE`},
+		{"pin without node", func(c *Config) { c.Nodes = []string{"linux/amd64="} }, `nodes: "linux/amd64=" names no node`},
+		{"pin to a bad platform", func(c *Config) { c.Nodes = []string{"linux/amr64=amd2"} }, `nodes: "linux/amr64=amd2": platform "linux/amr64": unknown architecture "amr64"`},
+		{"pin a platform to a platform", func(c *Config) { c.Nodes = []string{"linux/amd64"} }, `nodes: "linux/amd64": "linux/amd64" is not a node name`},
+		{"pin a platform twice", func(c *Config) { c.Nodes = []string{"linux/amd64=amd1", "linux/amd64=amd2"} }, "nodes: linux/amd64 is pinned to both amd1 and amd2: pin a platform to one node"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

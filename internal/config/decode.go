@@ -86,6 +86,18 @@ func splitLists(c *Config) {
 		tags = append(tags, splitList(t)...)
 	}
 	c.Tags = tags
+	var pins []string
+	for _, e := range c.Nodes {
+		for _, pin := range splitList(e) {
+			// the platform is normalized here, like platforms; an invalid
+			// pin stays as written for Validate to report
+			if p, node, err := ParseNodePin(pin); err == nil && p != "" {
+				pin = p + "=" + node
+			}
+			pins = append(pins, pin)
+		}
+	}
+	c.Nodes = pins
 }
 
 // checkEnvShapes decodes every XBUILD_* variable on its own, so a bad value

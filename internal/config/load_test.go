@@ -158,6 +158,7 @@ func TestLoadListsSplitOnCommas(t *testing.T) {
 		Getenv:     envOf(map[string]string{"XBUILD_LINT_IGNORE": "XB005, DL3008,"}),
 		Flags: []Flag{
 			{Key: "tags", Name: "tag", Values: []string{"r/a:1, r/a:2", "r/a:3"}},
+			{Key: "nodes", Name: "node", Values: []string{"linux/x86_64=amd2, arm1", "linux/arm/v7=pi"}},
 			{Key: "cache-from", Name: "cache-from", Values: []string{"type=registry,ref=r/c", "type=local,src=d"}},
 		},
 	}
@@ -174,6 +175,8 @@ func TestLoadListsSplitOnCommas(t *testing.T) {
 		{"cache-from", lc.CacheFrom, []string{"type=registry,ref=r/c", "type=local,src=d"}},
 		{"cache-to", lc.CacheTo, []string{"type=inline"}},
 		{"lint.ignore", lc.Lint.Ignore, []string{"XB005", "DL3008"}},
+		// pinned platforms normalized, as platforms are
+		{"nodes", lc.Nodes, []string{"linux/amd64=amd2", "arm1", "linux/arm/v7=pi"}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s = %q, want %q", c.key, c.got, c.want)

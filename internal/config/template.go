@@ -67,6 +67,10 @@ verify: true
 size-budget: ""
 # When no native node for a platform is healthy, build it on an emulated (QEMU) node.
 allow-emulation: false
+# Pin platforms to nodes of your node registry instead of letting xbuild pick the
+# least loaded healthy one: PLATFORM=NODE (linux/amd64=amd2), or a bare NODE for
+# every platform it builds. A pinned node that is down fails the build (never re-routed).
+nodes: []
 
 # Progress display: auto, plain, tty or quiet.
 progress: auto

@@ -95,6 +95,18 @@ func (c Config) Problems() []Problem {
 	if c.HealthTimeout <= 0 {
 		bad("health-timeout", "must be positive, e.g. 3s")
 	}
+	pinned := map[string]string{}
+	for _, pin := range c.Nodes {
+		p, node, err := ParseNodePin(pin)
+		if err != nil {
+			bad("nodes", "%v", err)
+			continue
+		}
+		if prev, ok := pinned[p]; ok && p != "" && prev != node {
+			bad("nodes", "%s is pinned to both %s and %s: pin a platform to one node", p, prev, node)
+		}
+		pinned[p] = node
+	}
 	if len(c.Tags) > 0 && c.Image == "" {
 		for _, t := range c.Tags {
 			if !IsFullRef(t) {
@@ -109,6 +121,33 @@ func (c Config) Problems() []Problem {
 		bad("push", "nothing to push to: set image and tags, or pass -t REGISTRY/APP:TAG")
 	}
 	return probs
+}
+
+// ParseNodePin parses one nodes entry (--node): "PLATFORM=NODE" pins a
+// platform, returned normalized; a bare "NODE" (platform "") pins every
+// requested platform that node builds. Whether the node exists, builds the
+// platform and is healthy is for the routing to say.
+func ParseNodePin(s string) (plat, node string, err error) {
+	s = strings.TrimSpace(s)
+	if p, n, ok := strings.Cut(s, "="); ok {
+		if p = strings.TrimSpace(p); p == "" {
+			return "", "", fmt.Errorf("%q has no platform before '=': use PLATFORM=NODE (linux/amd64=amd2) or a bare NODE", s)
+		}
+		norm, err := platform.Normalize(p)
+		if err != nil {
+			return "", "", fmt.Errorf("%q: %v", s, err)
+		}
+		plat, node = norm, strings.TrimSpace(n)
+	} else {
+		node = s
+	}
+	if node == "" {
+		return "", "", fmt.Errorf("%q names no node: use PLATFORM=NODE (linux/amd64=amd2) or a bare NODE", s)
+	}
+	if strings.ContainsAny(node, " /=:,") {
+		return "", "", fmt.Errorf("%q: %q is not a node name (a registered node's name: xbuild nodes ls)", s, node)
+	}
+	return plat, node, nil
 }
 
 // CheckBuildArgName refuses the platform arguments BuildKit sets per

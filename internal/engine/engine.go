@@ -73,6 +73,12 @@ type ProbeResult struct {
 	// them (nodes normalizes them), first the
 	// native ones, then those it emulates.
 	Platforms []string
+	// Running is how many builds the daemon is running now: BuildKit's
+	// build history, active records only (one per buildx build). nil when
+	// the daemon cannot say: a docker engine (its BuildKit API is not the
+	// BuildKit that docker-container builders run in), or a BuildKit whose
+	// build history does not answer.
+	Running *int
 }
 
 // New returns the Engine for the configured engine name: "embedded" runs

@@ -3,11 +3,14 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
 	"github.com/containerd/platforms"
+	controlapi "github.com/moby/buildkit/api/services/control"
 	bkclient "github.com/moby/buildkit/client"
 	dockerclient "github.com/moby/moby/client"
 	"google.golang.org/grpc"
@@ -15,8 +18,9 @@ import (
 )
 
 // Probe implements Engine: it asks a BuildKit daemon for its version and
-// worker platforms (ListWorkers), or a Docker engine for its version. The
-// caller bounds it with ctx.
+// worker platforms (ListWorkers) and how many builds it is running (the
+// build history, active records only), or a Docker engine for its version.
+// The caller bounds it with ctx.
 func (e *engine) Probe(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {
 	switch t.Kind {
 	case "docker":
@@ -57,7 +61,35 @@ func probeBuildKit(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {
 			res.BuildKitVersion = info.BuildkitVersion.Version
 		}
 	}
+	if n, err := runningBuilds(ctx, c.ControlClient()); err == nil {
+		res.Running = &n
+	}
 	return res, nil
+}
+
+// runningBuilds counts the builds a BuildKit daemon is running: its build
+// history with active records only, early exit (the daemon sends the
+// active records, then ends the stream instead of following new events).
+// Every solve the daemon runs, a buildx build, a buildctl build, has one
+// record while it runs.
+func runningBuilds(ctx context.Context, c controlapi.ControlClient) (int, error) {
+	stream, err := c.ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{ActiveOnly: true, EarlyExit: true})
+	if err != nil {
+		return 0, err
+	}
+	refs := map[string]bool{}
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return len(refs), nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if ev.Type == controlapi.BuildHistoryEventType_STARTED && ev.Record != nil {
+			refs[ev.Record.Ref] = true
+		}
+	}
 }
 
 func probeDocker(ctx context.Context, t ProbeTarget) (*ProbeResult, error) {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -97,9 +98,28 @@ func (p testPKI) clientConfig() *tls.Config {
 	return &tls.Config{RootCAs: p.pool(), Certificates: []tls.Certificate{p.client}, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
 
-// fakeControl answers ListWorkers like a buildkitd on amd64 with QEMU.
+// fakeControl answers ListWorkers like a buildkitd on amd64 with QEMU, and
+// its build history with the active records in active (noHistory: like a
+// daemon without the history API).
 type fakeControl struct {
 	controlapi.UnimplementedControlServer
+	active    []string
+	noHistory bool
+}
+
+func (f fakeControl) ListenBuildHistory(req *controlapi.BuildHistoryRequest, srv controlapi.Control_ListenBuildHistoryServer) error {
+	if f.noHistory {
+		return f.UnimplementedControlServer.ListenBuildHistory(req, srv)
+	}
+	if !req.ActiveOnly || !req.EarlyExit {
+		return fmt.Errorf("the probe must ask for active records only, with early exit: got %+v", req)
+	}
+	for _, ref := range f.active {
+		if err := srv.Send(&controlapi.BuildHistoryEvent{Type: controlapi.BuildHistoryEventType_STARTED, Record: &controlapi.BuildHistoryRecord{Ref: ref}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (fakeControl) ListWorkers(context.Context, *controlapi.ListWorkersRequest) (*controlapi.ListWorkersResponse, error) {
@@ -112,12 +132,17 @@ func (fakeControl) ListWorkers(context.Context, *controlapi.ListWorkersRequest) 
 
 func startBuildKit(t *testing.T, cfg *tls.Config) string {
 	t.Helper()
+	return startFakeBuildKit(t, cfg, fakeControl{active: []string{"build-a", "build-b"}})
+}
+
+func startFakeBuildKit(t *testing.T, cfg *tls.Config, ctl fakeControl) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg)))
-	controlapi.RegisterControlServer(s, fakeControl{})
+	controlapi.RegisterControlServer(s, ctl)
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(s.Stop)
 	return "tcp://" + ln.Addr().String()
@@ -145,6 +170,8 @@ func startDockerd(t *testing.T, cfg *tls.Config) string {
 func TestProbeMutualTLS(t *testing.T) {
 	pki, other := newTestPKI(t), newTestPKI(t)
 	bk := startBuildKit(t, pki.serverConfig())
+	idle := startFakeBuildKit(t, pki.serverConfig(), fakeControl{})
+	old := startFakeBuildKit(t, pki.serverConfig(), fakeControl{noHistory: true})
 	dockerd := startDockerd(t, pki.serverConfig())
 	noClientCert := pki.clientConfig()
 	noClientCert.Certificates = nil
@@ -155,6 +182,11 @@ func TestProbeMutualTLS(t *testing.T) {
 		err    string
 	}{
 		{name: "buildkit", target: ProbeTarget{Kind: "buildkit", Endpoint: bk, TLS: pki.clientConfig()},
+			want: &ProbeResult{BuildKitVersion: "v0.34.2", Platforms: []string{"linux/amd64", "linux/arm64"}, Running: intPtr(2)}},
+		{name: "buildkit, idle", target: ProbeTarget{Kind: "buildkit", Endpoint: idle, TLS: pki.clientConfig()},
+			want: &ProbeResult{BuildKitVersion: "v0.34.2", Platforms: []string{"linux/amd64", "linux/arm64"}, Running: intPtr(0)}},
+		// health does not depend on the history: the load is unknown
+		{name: "buildkit without build history", target: ProbeTarget{Kind: "buildkit", Endpoint: old, TLS: pki.clientConfig()},
 			want: &ProbeResult{BuildKitVersion: "v0.34.2", Platforms: []string{"linux/amd64", "linux/arm64"}}},
 		{name: "buildkit, server from another CA", target: ProbeTarget{Kind: "buildkit", Endpoint: bk, TLS: other.clientConfig()},
 			err: "certificate signed by unknown authority"},
@@ -185,11 +217,20 @@ func TestProbeMutualTLS(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Probe = %+v, want %+v", got, tt.want)
+				t.Errorf("Probe = %+v (running %s), want %+v (running %s)", got, fmtRunning(got.Running), tt.want, fmtRunning(tt.want.Running))
 			}
 			if !reflect.DeepEqual(tt.target.TLS.NextProtos, given.NextProtos) || tt.target.TLS.ServerName != given.ServerName {
 				t.Errorf("the probe changed the caller's TLS configuration: NextProtos %q, ServerName %q", tt.target.TLS.NextProtos, tt.target.TLS.ServerName)
 			}
 		})
 	}
+}
+
+func intPtr(n int) *int { return &n }
+
+func fmtRunning(n *int) string {
+	if n == nil {
+		return "unknown"
+	}
+	return fmt.Sprint(*n)
 }
