@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,8 @@ type buildOptions struct {
 	outputs   []string
 	noCache   bool
 	pull      bool
+	// sbom is --sbom as buildx takes it: true, false or generator=IMAGE.
+	sbom string
 }
 
 // buildBindings ties build flags to config keys (flags > XBUILD_* > file).
@@ -49,6 +52,14 @@ var buildBindings = []flagBinding{
 	{Key: "stall-timeout", Flag: "stall-timeout"},
 	{Key: "health-timeout", Flag: "health-timeout"},
 	{Key: "verify", Flag: "verify"},
+	{Key: "secrets", Flag: "secret"},
+	{Key: "ssh", Flag: "ssh"},
+	{Key: "labels", Flag: "label"},
+	{Key: "annotations", Flag: "annotation"},
+	{Key: "provenance", Flag: "provenance"},
+	{Key: "sbom-generator", Flag: "sbom-generator"},
+	{Key: "reproducible", Flag: "reproducible"},
+	{Key: "sign.key", Flag: "sign-key"},
 }
 
 // NewBuildCmd builds `xbuild build`.
@@ -119,7 +130,35 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	fl.StringArrayVarP(&opts.outputs, "output", "o", nil, "extra buildx output without --push, e.g. type=oci,dest=image.tar")
 	fl.BoolVar(&opts.noCache, "no-cache", false, "do not use the build cache")
 	fl.BoolVar(&opts.pull, "pull", false, "always pull base images")
+	fl.StringArray("secret", nil, `build secret id=ID[,src=FILE|,env=VAR] for RUN --mount=type=secret,id=ID (repeatable); its value is never printed nor stored in the image`)
+	fl.StringArray("ssh", nil, "SSH agent socket or keys default|ID[=SOCKET|KEY[,KEY]] for RUN --mount=type=ssh (repeatable)")
+	fl.StringArray("label", nil, "image label KEY=VALUE (repeatable); wins over the org.opencontainers.image.* labels xbuild sets from git")
+	fl.StringArray("annotation", nil, "OCI annotation [TYPE[PLATFORM],...:]KEY=VALUE, TYPE manifest (default), index or manifest-descriptor (repeatable)")
+	fl.String("provenance", "", "provenance attestation: min, max (records build-argument values) or false (default min)")
+	fl.StringVar(&opts.sbom, "sbom", "", "attach an SPDX SBOM to every platform image: --sbom, --sbom=false or --sbom=generator=IMAGE")
+	fl.Lookup("sbom").NoOptDefVal = "true"
+	fl.String("sbom-generator", "", "BuildKit SBOM generator image (default: BuildKit's, docker/buildkit-syft-scanner)")
+	fl.Bool("reproducible", false, "same commit, same digests: SOURCE_DATE_EPOCH from the last commit and rewritten layer times")
+	fl.String("sign-key", "", "cosign private key: sign the verified index and every platform image before tagging (password from COSIGN_PASSWORD)")
 	return c
+}
+
+// withSBOMFlag maps --sbom (buildx's form: true, false, generator=IMAGE)
+// to the sbom and sbom-generator keys.
+func withSBOMFlag(value string, set bool) (loadOption, error) {
+	if !set {
+		return func(*config.Sources) {}, nil
+	}
+	var flags []config.Flag
+	switch gen, isGen := strings.CutPrefix(value, "generator="); {
+	case isGen && gen != "":
+		flags = []config.Flag{{Key: "sbom", Name: "sbom", Values: []string{"true"}}, {Key: "sbom-generator", Name: "sbom", Values: []string{gen}}}
+	case value == "true" || value == "false":
+		flags = []config.Flag{{Key: "sbom", Name: "sbom", Values: []string{value}}}
+	default:
+		return nil, usageErrorf("--sbom=%s: use --sbom, --sbom=false or --sbom=generator=IMAGE", value)
+	}
+	return func(s *config.Sources) { s.Flags = append(s.Flags, flags...) }, nil
 }
 
 // runBuild runs the whole pipeline as one call; lint comes first, and
@@ -127,7 +166,11 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 // step first needs them (buildOpener).
 func runBuild(ctx context.Context, opts *buildOptions) error {
 	c, f, args := opts.cmd, opts.f, opts.args
-	lc, err := f.loadConfig(c.Flags(), buildBindings, withContextArg(args), withBuildArgs(opts.buildArgs), withNoLint(opts.noLint))
+	sbom, err := withSBOMFlag(opts.sbom, c.Flags().Changed("sbom"))
+	if err != nil {
+		return err
+	}
+	lc, err := f.loadConfig(c.Flags(), buildBindings, withContextArg(args), withBuildArgs(opts.buildArgs), withNoLint(opts.noLint), sbom)
 	if err != nil {
 		return err
 	}

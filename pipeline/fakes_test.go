@@ -20,6 +20,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/internal/engine/enginetest"
+	"github.com/xbuild-dev/xbuild/internal/gitinfo"
 	"github.com/xbuild-dev/xbuild/internal/lint"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
@@ -39,6 +40,9 @@ type fakeEngine struct {
 	// the build's context ends, as a build on a lost node does); an error
 	// fails the build.
 	onBuild func(ctx context.Context, spec engine.BuildSpec) error
+	// echo, when set, is one more line every build prints (a RUN step
+	// that prints a secret, say).
+	echo string
 }
 
 // Build records the spec; a one-platform build (every build but -o
@@ -51,11 +55,16 @@ func (e *fakeEngine) Build(ctx context.Context, spec engine.BuildSpec, opts engi
 	if buildErr != nil {
 		return nil, buildErr
 	}
-	line := fmt.Sprintf("#1 RUN echo %s", spec.BuildArgs["HTTP_PROXY"])
-	if opts.Display != nil {
-		opts.Display.Text(opts.Label, line)
-	} else {
-		fmt.Fprintln(opts.Out, line)
+	lines := []string{fmt.Sprintf("#1 RUN echo %s", spec.BuildArgs["HTTP_PROXY"])}
+	if e.echo != "" {
+		lines = append(lines, e.echo)
+	}
+	for _, line := range lines {
+		if opts.Display != nil {
+			opts.Display.Text(opts.Label, line)
+		} else {
+			fmt.Fprintln(opts.Out, line)
+		}
 	}
 	if hook != nil {
 		if err := hook(ctx, spec); err != nil {
@@ -180,6 +189,8 @@ type fakeRegistry struct {
 	// written to its digest.
 	merged [][]string
 	tags   map[string]string
+	// annotations are those of the last PushIndexAnnotated.
+	annotations map[string]string
 	// present are the repo@digest references Exists finds (besides what
 	// PushIndex merged).
 	present map[string]bool
@@ -207,6 +218,13 @@ func (r *fakeRegistry) PushIndex(_ context.Context, repo string, sources []strin
 		r.present[src] = true
 	}
 	return r.index.Digest, nil
+}
+
+func (r *fakeRegistry) PushIndexAnnotated(ctx context.Context, repo string, sources []string, annotations map[string]string) (string, error) {
+	r.mu.Lock()
+	r.annotations = annotations
+	r.mu.Unlock()
+	return r.PushIndex(ctx, repo, sources)
 }
 
 func (r *fakeRegistry) Tag(_ context.Context, repo, digest string, tags []string) error {
@@ -366,6 +384,7 @@ func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
 		Err:           h.err,
 		Log:           &TextLogger{W: h.err},
 		Secrets:       redact.New(),
+		Git:           func(context.Context, string) (*gitinfo.Info, error) { return nil, gitinfo.ErrNotGit },
 		Engine:        h.eng,
 		Nodes:         list,
 		Store:         store,

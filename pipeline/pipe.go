@@ -58,7 +58,9 @@ type Timing struct {
 // its error is wrapped with its name; later steps do not run, except the
 // Finally ones. Run returns the first failure.
 func Run(ctx context.Context, s *State, steps []Step) error {
-	registerSecrets(s)
+	if err := registerSecrets(s); err != nil {
+		return err
+	}
 	var failed error
 	for _, st := range steps {
 		if failed != nil {

@@ -63,6 +63,9 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 		return err
 	}
 	s.Spec = buildSpec(c, s.Options, s.BuildArgs, c.Builder)
+	if err := applySupply(ctx, s, &s.Spec); err != nil {
+		return err
+	}
 	if c.Push {
 		if s.repo, err = oneRepository(c.Refs()); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/internal/gitinfo"
 	"github.com/xbuild-dev/xbuild/internal/lint"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
@@ -115,6 +116,12 @@ type State struct {
 	Failed error
 
 	Timings []Timing
+
+	// Git reads the git checkout the build context is in (labels,
+	// reproducible dates); nil runs git (gitinfo.Read). Tests set a fake.
+	Git func(ctx context.Context, dir string) (*gitinfo.Info, error)
+	// supply is what the supply-chain settings leave for later steps.
+	supply supplyState
 
 	nodesListed bool
 	// repo is the repository every platform is pushed to by digest.

@@ -103,11 +103,13 @@ func (VerifyStep) Run(ctx context.Context, s *State) error {
 	var rep *VerifyReport
 	if s.Config.Verify {
 		req := VerifyRequest{
-			Platforms:   s.Config.Platforms,
-			Compression: s.Config.Compression,
-			ProxyValues: proxyValues(s.BuildArgs),
-			Digest:      s.Build.Digest,
-			SizeBudget:  budget,
+			Platforms:     s.Config.Platforms,
+			Compression:   s.Config.Compression,
+			ProxyValues:   proxyValues(s.BuildArgs),
+			SecretValues:  secretLeakValues(s.supply.secrets, s.BuildArgs),
+			ProvenanceMax: s.Config.Provenance == config.ProvenanceMax,
+			Digest:        s.Build.Digest,
+			SizeBudget:    budget,
 		}
 		rep, err = verifyPushed(ctx, reg, []string{ref}, req)
 	} else {
@@ -223,7 +225,7 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 		r := &results[j]
 		wg.Go(func() {
 			if m.Attestation {
-				r.checks = []Check{checkAttestation(ctx, reg, repo, m, req.ProxyValues)}
+				r.checks = checkAttestation(ctx, reg, repo, m, req)
 				return
 			}
 			var err error
@@ -316,23 +318,36 @@ func readImages(ctx context.Context, reg Registry, ref string) (map[string]*regi
 	return out, nil
 }
 
-// checkAttestation looks for proxy values in an attestation's payloads
-// (provenance records build arguments in mode=max).
-func checkAttestation(ctx context.Context, reg Registry, repo string, m registry.Manifest, values []string) Check {
+// checkAttestation looks for proxy and secret values in an attestation's
+// payloads (provenance records build arguments in mode=max).
+func checkAttestation(ctx context.Context, reg Registry, repo string, m registry.Manifest, req VerifyRequest) []Check {
 	platform := "attestation " + short(m.AttestsTo)
+	fail := func(detail string) []Check {
+		return []Check{{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: detail}}
+	}
 	img, err := reg.Image(ctx, repo, m.Digest)
 	if err != nil {
-		return Check{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: "cannot read the attestation: " + err.Error()}
+		return fail("cannot read the attestation: " + err.Error())
 	}
 	var texts []string
 	for _, l := range img.Layers {
 		b, err := reg.Blob(ctx, repo, l.Digest, 8<<20)
 		if err != nil {
-			return Check{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: "cannot read an attestation layer: " + err.Error()}
+			return fail("cannot read an attestation layer: " + err.Error())
 		}
 		texts = append(texts, string(b))
 	}
-	return leakCheck("no-proxy-leak", platform, "the attestation (provenance)", values, texts)
+	proxies, where := req.ProxyValues, "the attestation (provenance)"
+	if req.ProvenanceMax {
+		// max provenance records the proxy build arguments: their URLs are
+		// expected there, their credentials never
+		proxies, where = proxyCredentials(req.ProxyValues), "the attestation (max provenance records the proxy URLs, never their credentials)"
+	}
+	out := []Check{leakCheck("no-proxy-leak", platform, where, proxies, texts)}
+	if len(req.SecretValues) > 0 {
+		out = append(out, secretLeakCheck(platform, "the attestation", req.SecretValues, texts))
+	}
+	return out
 }
 
 // entrypointPath is the executable the image starts: ENTRYPOINT[0], else
