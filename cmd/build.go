@@ -81,10 +81,19 @@ func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *c
   3. build   one buildx build across the nodes: proxy settings as build args
              (never ENV), the chosen layer compression, TARGETARCH left to BuildKit,
              --push of one merged manifest list, a watchdog for stalled builds
-  4. verify  read the pushed image back: exactly the requested platforms, each
-             config's os/arch, the entrypoint binary's architecture, layer media
-             types, no proxy value in the image
-  5. report  digest, per-platform size and node, step times (--report json for machines)
+  4. verify  read the pushed index back by digest: exactly the requested
+             platforms, each config's os/arch, every binary's architecture, layer
+             media types, no proxy or secret value in the image, the SBOM and
+             provenance attestations asked for
+  5. sign    with --sign-key, sign the verified index and every platform image
+             in cosign's format (REPO:sha256-HEX.sig), no transparency log
+  6. publish only now write the tags
+  7. report  digest, per-platform size and node, step times (--report json for machines)
+
+Release settings: --secret/--ssh reach RUN --mount=type=secret|ssh steps and are
+never printed or stored; in a git checkout the org.opencontainers.image.source,
+revision, version and created labels come from git; --reproducible takes every
+date from the last commit; --sbom attaches an SPDX SBOM per platform.
 
 Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that order.`,
 		Example: `  # build both architectures and push one manifest list
@@ -92,6 +101,10 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 
   # zstd layers, a size budget, a JSON report for CI
   xbuild build -t registry.example.com/app:1.2.3 --push --compression zstd --size-budget 50MB --report json
+
+  # a release: private modules through a secret, an SBOM, signed, reproducible
+  COSIGN_PASSWORD=... xbuild build -t registry.example.com/app:1.2.3 --push \
+      --secret id=netrc,src=$HOME/.netrc --sbom --sign-key cosign.key --reproducible
 
   # see the routing and the exact buildx commands, build nothing
   xbuild build --dry-run

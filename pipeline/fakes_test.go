@@ -191,6 +191,11 @@ type fakeRegistry struct {
 	tags   map[string]string
 	// annotations are those of the last PushIndexAnnotated.
 	annotations map[string]string
+	// sigs are the signatures written, by digest; sigErr fails writing
+	// them; events lists "sign DIGEST" and "tag REF" in order.
+	sigs   map[string][]registry.SignatureLayer
+	sigErr error
+	events []string
 	// present are the repo@digest references Exists finds (besides what
 	// PushIndex merged).
 	present map[string]bool
@@ -227,6 +232,26 @@ func (r *fakeRegistry) PushIndexAnnotated(ctx context.Context, repo string, sour
 	return r.PushIndex(ctx, repo, sources)
 }
 
+func (r *fakeRegistry) Signatures(_ context.Context, _, digest string) ([]registry.SignatureLayer, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sigs[digest], nil
+}
+
+func (r *fakeRegistry) WriteSignatures(_ context.Context, repo, digest string, sigs []registry.SignatureLayer) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sigErr != nil {
+		return "", r.sigErr
+	}
+	if r.sigs == nil {
+		r.sigs = map[string][]registry.SignatureLayer{}
+	}
+	r.sigs[digest] = append(r.sigs[digest], sigs...)
+	r.events = append(r.events, "sign "+digest)
+	return repo + ":" + registry.SignatureTag(digest), nil
+}
+
 func (r *fakeRegistry) Tag(_ context.Context, repo, digest string, tags []string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -238,6 +263,7 @@ func (r *fakeRegistry) Tag(_ context.Context, repo, digest string, tags []string
 	}
 	for _, t := range tags {
 		r.tags[t] = digest
+		r.events = append(r.events, "tag "+t)
 	}
 	return nil
 }
@@ -414,7 +440,7 @@ func (h *harness) rerun(t *testing.T) error {
 	s := h.state
 	*s = State{Config: s.Config, Options: s.Options, Getenv: s.Getenv, Now: s.Now, Out: s.Out, Err: s.Err, Log: s.Log, Secrets: s.Secrets,
 		Lint: s.Lint, Open: s.Open, StateDir: s.StateDir, BinfmtDir: s.BinfmtDir, LocalNodes: s.LocalNodes, DockerContexts: s.DockerContexts,
-		WatchInterval: s.WatchInterval, Engine: s.Engine, Nodes: s.Nodes, Store: s.Store, Checker: s.Checker, Registry: s.Registry}
+		WatchInterval: s.WatchInterval, Engine: s.Engine, Nodes: s.Nodes, Store: s.Store, Checker: s.Checker, Registry: s.Registry, Git: s.Git}
 	h.out.Reset()
 	h.err.Reset()
 	h.eng.Reset()

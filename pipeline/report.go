@@ -27,7 +27,9 @@ type Report struct {
 	Platforms []PlatformReport `json:"platforms"`
 	Steps     []Timing         `json:"steps"`
 	Verify    *VerifyReport    `json:"verify,omitempty"`
-	Warnings  []string         `json:"warnings,omitempty"`
+	// Signed are the manifests signed before the tags were written.
+	Signed   []Signed `json:"signed,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 	// SizeBudget is the configured budget in bytes (0: none).
 	SizeBudget int64 `json:"sizeBudget,omitempty"`
 }
@@ -104,6 +106,7 @@ func buildReport(s *State) *Report {
 		Builder:   s.Config.Builder,
 		Steps:     s.Timings,
 		Verify:    s.Verify,
+		Signed:    s.Signed,
 	}
 	if s.Failed != nil {
 		rep.Error = s.Secrets.String(s.Failed.Error())
@@ -182,6 +185,9 @@ func writeTable(w io.Writer, rep *Report) {
 		} else {
 			fmt.Fprintf(w, "Verify FAILED: %d of %d checks\n", len(failed), len(rep.Verify.Checks))
 		}
+	}
+	if len(rep.Signed) > 0 {
+		fmt.Fprintf(w, "Signed: the index and %d platform image(s), signatures in %s\n", len(rep.Signed)-1, rep.Signed[0].Signatures)
 	}
 	if rep.SizeBudget > 0 && !rep.Pushed {
 		fmt.Fprintf(w, "Size budget %s: not checked (nothing was pushed to measure)\n", config.FormatSize(rep.SizeBudget))

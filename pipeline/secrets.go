@@ -136,7 +136,8 @@ func registerBuildSecrets(s *State) error {
 		return err
 	}
 	s.Secrets.Add(bs.values...)
-	if s.Config.Sign.Key != "" {
+	s.supply.secrets = bs
+	if s.Config.Sign.Key != "" && s.Config.Push {
 		if pw := getenv("COSIGN_PASSWORD"); pw != "" {
 			s.Secrets.Add(pw)
 			bs.values = append(bs.values, pw)
@@ -144,8 +145,14 @@ func registerBuildSecrets(s *State) error {
 		if b, err := os.ReadFile(s.Config.Sign.Key); err == nil {
 			s.Secrets.Add(string(b))
 		}
+		// open the key now: a wrong password or path stops the build
+		// before anything is built, not after the push
+		signer, err := loadSigner(s.Config.Sign.Key, getenv)
+		if err != nil {
+			return err
+		}
+		s.supply.signer = signer
 	}
-	s.supply.secrets = bs
 	return nil
 }
 

@@ -107,6 +107,8 @@ type State struct {
 	Build *engine.BuildResult
 	// Filled by verify.
 	Verify *VerifyReport
+	// Filled by sign: the manifests signed.
+	Signed []Signed
 	// Filled by publish: the tags written.
 	Tagged []string
 	// Filled by report.
@@ -137,5 +139,5 @@ func (s *State) now() time.Time {
 
 // Steps returns the build pipeline in order.
 func Steps() []Step {
-	return []Step{LintStep{}, PlanStep{}, BuildStep{}, VerifyStep{}, PublishStep{}, ReportStep{}}
+	return []Step{LintStep{}, PlanStep{}, BuildStep{}, VerifyStep{}, SignStep{}, PublishStep{}, ReportStep{}}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/gitinfo"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
+	"github.com/xbuild-dev/xbuild/internal/sign"
 )
 
 // supplyState is what the supply-chain settings leave for the later
@@ -26,6 +27,9 @@ type supplyState struct {
 	// indexAnnotations go on the merged index (buildx's index type: the
 	// per-platform builds make no index of their own to carry them).
 	indexAnnotations map[string]string
+	// signer signs the verified index (loaded before the first step, so a
+	// wrong password stops the build before anything is built).
+	signer sign.Signer
 }
 
 // The OCI labels xbuild sets from the git checkout.

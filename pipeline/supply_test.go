@@ -11,6 +11,7 @@ import (
 
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/gitinfo"
+	"github.com/xbuild-dev/xbuild/internal/registry"
 )
 
 var testCommit = &gitinfo.Info{
@@ -181,10 +182,20 @@ func TestPipelineSupplySettings(t *testing.T) {
 	h := newHarness(t, cfg)
 	h.state.Getenv = func(string) string { return "" } // no proxy: max is allowed
 	h.state.Git = func(context.Context, string) (*gitinfo.Info, error) { return testCommit, nil }
-	reg := pushedRegistry("gzip")
+	reg := attestedRegistry("arm64")
 	h.state.Registry = reg
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	var att []string
+	for _, c := range h.state.Verify.Checks {
+		if c.Name == "attestations" {
+			att = append(att, c.Platform+": "+c.Detail)
+		}
+	}
+	if want := []string{"linux/amd64: provenance (https://slsa.dev/provenance/v1), SBOM (SPDX-2.3, 2 packages)",
+		"linux/arm64: provenance (https://slsa.dev/provenance/v1), SBOM (SPDX-2.3, 2 packages)"}; !slices.Equal(att, want) {
+		t.Errorf("attestations checks %q", att)
 	}
 	wantLabels := map[string]string{"team": "core", LabelSource: testCommit.Source, LabelRevision: testCommit.Commit,
 		LabelCreated: "2026-01-02T03:04:05Z", LabelVersion: "1.2.3"}
@@ -197,6 +208,24 @@ func TestPipelineSupplySettings(t *testing.T) {
 	}
 	if !maps.Equal(reg.annotations, map[string]string{"org.opencontainers.image.title": "App"}) {
 		t.Errorf("index annotations %v", reg.annotations)
+	}
+
+	// an SBOM missing for one platform, or one that is not SPDX, fails verify
+	for _, tc := range []struct {
+		reg  *fakeRegistry
+		want string
+	}{
+		{attestedRegistry(), "linux/arm64 attestations: no provenance or SPDX SBOM attestation for sha256:arm64"},
+		{func() *fakeRegistry {
+			r := attestedRegistry("arm64")
+			r.blobs["sha256:sbom-arm64"] = []byte(`{"predicate":{"bomFormat":"CycloneDX"}}`)
+			return r
+		}(), "linux/arm64 attestations: an SPDX statement that is not an SPDX JSON document"},
+	} {
+		h.state.Registry = tc.reg
+		if err := h.rerun(t); err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "linux/amd64 attestations") {
+			t.Errorf("Run: %v\nwant %q", err, tc.want)
+		}
 	}
 
 	// max provenance with a proxy that carries credentials stops in the
@@ -219,4 +248,22 @@ func TestPipelineSupplySettings(t *testing.T) {
 	if err := Run(context.Background(), h.state, Steps()); err == nil || !strings.Contains(err.Error(), "reproducible needs a date that does not change between builds") {
 		t.Fatalf("Run: %v", err)
 	}
+}
+
+// attestedRegistry is pushedRegistry whose amd64 image, and the images of
+// extra (arm64), carry provenance and an SPDX SBOM, as BuildKit pushes them.
+func attestedRegistry(extra ...string) *fakeRegistry {
+	r := pushedRegistry("gzip")
+	r.index.Manifests = r.index.Manifests[:2]
+	for _, arch := range append([]string{"amd64"}, extra...) {
+		att := "sha256:att-" + arch
+		r.index.Manifests = append(r.index.Manifests, registry.Manifest{Digest: att, Platform: "unknown/unknown", Attestation: true, AttestsTo: "sha256:" + arch})
+		r.images[att] = &registry.Image{Digest: att, Layers: []registry.Layer{
+			{Digest: "sha256:prov-" + arch, Annotations: map[string]string{"in-toto.io/predicate-type": "https://slsa.dev/provenance/v1"}},
+			{Digest: "sha256:sbom-" + arch, Annotations: map[string]string{"in-toto.io/predicate-type": "https://spdx.dev/Document"}},
+		}}
+		r.blobs["sha256:prov-"+arch] = []byte(`{"predicateType":"https://slsa.dev/provenance/v1","predicate":{"buildDefinition":{}}}`)
+		r.blobs["sha256:sbom-"+arch] = []byte(`{"predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3","packages":[{"name":"a"},{"name":"b"}]}}`)
+	}
+	return r
 }

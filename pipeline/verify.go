@@ -108,6 +108,7 @@ func (VerifyStep) Run(ctx context.Context, s *State) error {
 			ProxyValues:   proxyValues(s.BuildArgs),
 			SecretValues:  secretLeakValues(s.supply.secrets, s.BuildArgs),
 			ProvenanceMax: s.Config.Provenance == config.ProvenanceMax,
+			Attestations:  requiredAttestations(s.Config),
 			Digest:        s.Build.Digest,
 			SizeBudget:    budget,
 		}
@@ -218,6 +219,7 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 		checks []Check
 		image  *registry.Image
 		scan   *fileScan
+		att    *attestation
 	}
 	results := make([]result, len(idx.Manifests))
 	var wg sync.WaitGroup
@@ -225,7 +227,7 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 		r := &results[j]
 		wg.Go(func() {
 			if m.Attestation {
-				r.checks = checkAttestation(ctx, reg, repo, m, req)
+				r.checks, r.att = checkAttestation(ctx, reg, repo, m, req)
 				return
 			}
 			var err error
@@ -240,6 +242,12 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 		return nil, firstErr
 	}
 	var scans []platformScan
+	var atts []*attestation
+	for _, r := range results {
+		if r.att != nil {
+			atts = append(atts, r.att)
+		}
+	}
 	for j, r := range results {
 		rep.Checks = append(rep.Checks, r.checks...)
 		if r.image == nil {
@@ -252,8 +260,18 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 			Files: r.scan.files, ELFFiles: r.scan.elf, ScannedBytes: r.scan.bytes, NotScanned: r.scan.notChecked,
 		})
 		scans = append(scans, platformScan{platform: plat, scan: r.scan})
+		if len(req.Attestations) > 0 {
+			rep.Checks = append(rep.Checks, checkAttestations(plat, r.image.Digest, req.Attestations, atts))
+		}
 	}
 	rep.Checks = append(rep.Checks, checkIdentical(scans)...)
+	if req.SignatureKey != nil {
+		sigChecks, err := checkSignatures(ctx, reg, repo, idx.Digest, req.SignatureKey)
+		if err != nil {
+			return nil, err
+		}
+		rep.Checks = append(rep.Checks, sigChecks...)
+	}
 	if req.SizeBudget > 0 {
 		rep.Checks = append(rep.Checks, CheckSizeBudget(req.SizeBudget, rep.Images))
 	}
@@ -319,23 +337,26 @@ func readImages(ctx context.Context, reg Registry, ref string) (map[string]*regi
 }
 
 // checkAttestation looks for proxy and secret values in an attestation's
-// payloads (provenance records build arguments in mode=max).
-func checkAttestation(ctx context.Context, reg Registry, repo string, m registry.Manifest, req VerifyRequest) []Check {
+// payloads (provenance records build arguments in mode=max) and says what
+// it attests (see attestation).
+func checkAttestation(ctx context.Context, reg Registry, repo string, m registry.Manifest, req VerifyRequest) ([]Check, *attestation) {
 	platform := "attestation " + short(m.AttestsTo)
-	fail := func(detail string) []Check {
-		return []Check{{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: detail}}
+	fail := func(detail string) ([]Check, *attestation) {
+		return []Check{{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: detail}}, nil
 	}
 	img, err := reg.Image(ctx, repo, m.Digest)
 	if err != nil {
 		return fail("cannot read the attestation: " + err.Error())
 	}
+	att := &attestation{attestsTo: m.AttestsTo}
 	var texts []string
 	for _, l := range img.Layers {
-		b, err := reg.Blob(ctx, repo, l.Digest, 8<<20)
+		b, err := reg.Blob(ctx, repo, l.Digest, 64<<20)
 		if err != nil {
 			return fail("cannot read an attestation layer: " + err.Error())
 		}
 		texts = append(texts, string(b))
+		att.add(l.Annotations[predicateTypeAnnotation], b)
 	}
 	proxies, where := req.ProxyValues, "the attestation (provenance)"
 	if req.ProvenanceMax {
@@ -347,7 +368,7 @@ func checkAttestation(ctx context.Context, reg Registry, repo string, m registry
 	if len(req.SecretValues) > 0 {
 		out = append(out, secretLeakCheck(platform, "the attestation", req.SecretValues, texts))
 	}
-	return out
+	return out, att
 }
 
 // entrypointPath is the executable the image starts: ENTRYPOINT[0], else

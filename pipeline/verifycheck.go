@@ -10,6 +10,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/platform"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
+	"github.com/xbuild-dev/xbuild/internal/sign"
 )
 
 // Check is one verification result.
@@ -35,6 +36,12 @@ type VerifyRequest struct {
 	// attestations, and only their credentials count as a leak there (max
 	// is refused while a proxy carries any, see maxProvenanceRefusal).
 	ProvenanceMax bool
+	// SignatureKey, when set, verifies the signatures of the index and of
+	// every platform image (cosign's layout, no transparency log).
+	SignatureKey *sign.Verifier
+	// Attestations are the attestations every platform image must carry:
+	// AttestProvenance, AttestSBOM; none skips the attestations check.
+	Attestations []string
 	// SecretValues (the build's secrets, build arguments named like
 	// secrets) must appear nowhere in the image config, history or
 	// attestations either; none skips the no-secret-leak check.
