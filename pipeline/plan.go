@@ -281,6 +281,9 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 	if !s.Config.Verify {
 		fmt.Fprint(w, " (verify: false, so not verified)")
 	}
+	if s.Config.Sign.Key != "" {
+		fmt.Fprintf(w, ", signed with %s", s.Config.Sign.Key)
+	}
 	fmt.Fprintf(w, ", and only then tagged: %s\n", strings.Join(s.Config.Refs(), ", "))
 }
 
