@@ -114,9 +114,11 @@ func applySupply(ctx context.Context, s *State, spec *engine.BuildSpec) error {
 			img.RewriteTimestamp = true
 			spec.Image = &img
 		}
+		outs := make([]string, len(spec.Outputs)) // spec.Outputs is the user's -o list: not changed in place
 		for i, o := range spec.Outputs {
-			spec.Outputs[i] = withRewriteTimestamp(o)
+			outs[i] = withRewriteTimestamp(o)
 		}
+		spec.Outputs = outs
 		if info != nil && info.Dirty {
 			s.Log.Warn("reproducible: the checkout has uncommitted changes; the image takes its dates from commit %s but its content from the working tree, so another checkout of that commit builds a different image", shortCommit(info.Commit))
 		}

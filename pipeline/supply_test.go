@@ -267,3 +267,31 @@ func attestedRegistry(extra ...string) *fakeRegistry {
 	}
 	return r
 }
+
+// With -o outputs (one buildx build for every platform), reproducible
+// rewrites the timestamps of the outputs that write layers, annotations
+// go to buildx as written, and the user's -o list is left as given.
+func TestPipelineSupplyOutputs(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Reproducible = true
+	cfg.SBOM = true
+	cfg.Annotations = []string{"index:k=v"}
+	h := newHarness(t, cfg)
+	h.state.Git = func(context.Context, string) (*gitinfo.Info, error) { return testCommit, nil }
+	h.state.Options.Outputs = []string{"type=oci,dest=out.tar", "type=local,dest=out"}
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	if len(h.eng.builds) != 1 {
+		t.Fatalf("%d builds", len(h.eng.builds))
+	}
+	spec := h.eng.builds[0]
+	if !slices.Equal(spec.Outputs, []string{"type=oci,dest=out.tar,rewrite-timestamp=true", "type=local,dest=out"}) ||
+		!slices.Equal(spec.Annotations, []string{"index:k=v"}) || spec.SBOM != "true" || spec.Provenance != "" ||
+		spec.BuildArgs["SOURCE_DATE_EPOCH"] != "1767323045" {
+		t.Errorf("spec %+v", spec)
+	}
+	if !slices.Equal(h.state.Options.Outputs, []string{"type=oci,dest=out.tar", "type=local,dest=out"}) {
+		t.Errorf("the -o list was changed: %q", h.state.Options.Outputs)
+	}
+}
