@@ -10,7 +10,10 @@
 //	                             missing, empty or unset: none)
 //	BUILDKIT_SCAN_DESTINATION    where to write NAME.spdx.json per target
 //
-// and attaches every file it writes as an in-toto SPDX attestation. It is
+// and attaches every file it writes as an SPDX attestation. Each file is
+// an in-toto statement whose predicate is the SPDX document (BuildKit
+// decodes every file as a statement and refuses other predicate types;
+// the protocol document's "SPDX JSON" means that). It is
 // built into an image by hack/farm (lib/sbom.sh) because no BuildKit
 // scanner image can be pulled there; `xbuild build --sbom` uses it through
 // sbom-generator (buildx --attest type=sbom,generator=IMAGE).

@@ -41,3 +41,17 @@ func TestTargets(t *testing.T) {
 		t.Errorf("no environment: %v", err)
 	}
 }
+
+func TestStatement(t *testing.T) {
+	got, err := statement([]byte(`{"spdxVersion":"SPDX-2.3","packages":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3","packages":[]}}`
+	if string(got) != want {
+		t.Errorf("statement\n %s\nwant\n %s", got, want)
+	}
+	if _, err := statement([]byte("not json")); err == nil {
+		t.Error("a document that is not JSON is wrapped")
+	}
+}

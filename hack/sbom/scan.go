@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -43,16 +45,31 @@ func scan(ctx context.Context, t target) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	f, err := os.Create(t.out)
+	var doc bytes.Buffer
+	if err := enc.Encode(&doc, *s); err != nil {
+		return 0, fmt.Errorf("encoding the SPDX document: %w", err)
+	}
+	b, err := statement(doc.Bytes())
 	if err != nil {
 		return 0, err
 	}
-	if err := enc.Encode(f, *s); err != nil {
-		f.Close()
-		return 0, fmt.Errorf("writing %s: %w", t.out, err)
-	}
-	if err := f.Close(); err != nil {
+	if err := os.WriteFile(t.out, b, 0o644); err != nil {
 		return 0, err
 	}
 	return s.Artifacts.Packages.PackageCount(), nil
+}
+
+// statement wraps an SPDX JSON document in the in-toto statement BuildKit
+// reads from each file the generator writes (it refuses a bare SPDX
+// document: "bundle entry does not match required predicate type"). The
+// subject is left out: BuildKit makes it the image the SBOM describes.
+func statement(spdx []byte) ([]byte, error) {
+	if !json.Valid(spdx) {
+		return nil, fmt.Errorf("the SPDX document is not JSON")
+	}
+	return json.Marshal(struct {
+		Type          string          `json:"_type"`
+		PredicateType string          `json:"predicateType"`
+		Predicate     json.RawMessage `json:"predicate"`
+	}{"https://in-toto.io/Statement/v0.1", "https://spdx.dev/Document", spdx})
 }
