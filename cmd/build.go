@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +36,8 @@ type buildOptions struct {
 	iidFile      string
 	allOrNothing bool
 	only         []string
+	// sbom is --sbom as buildx takes it: true, false or generator=IMAGE.
+	sbom string
 }
 
 // buildBindings ties build flags to config keys (flags > XBUILD_* > file).
@@ -60,6 +63,14 @@ var buildBindings = []flagBinding{
 	{Key: "verify", Flag: "verify"},
 	{Key: "push-by-digest", Flag: "push-by-digest"},
 	{Key: "digest-file", Flag: "digest-file"},
+	{Key: "secrets", Flag: "secret"},
+	{Key: "ssh", Flag: "ssh"},
+	{Key: "labels", Flag: "label"},
+	{Key: "annotations", Flag: "annotation"},
+	{Key: "provenance", Flag: "provenance"},
+	{Key: "sbom-generator", Flag: "sbom-generator"},
+	{Key: "reproducible", Flag: "reproducible"},
+	{Key: "sign.key", Flag: "sign-key"},
 }
 
 // NewBuildCmd builds `xbuild build`.
@@ -86,9 +97,12 @@ func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *c
              merged into one index, a watchdog for stalled builds
   4. verify  read the pushed index back by digest: exactly the requested
              platforms, each config's os/arch, every binary's architecture,
-             layer media types, no proxy value in the image, the size budget
-  5. publish only now write the tags
-  6. report  digest, per-platform size and node, step times (--report json for machines)
+             layer media types, no proxy or secret value in the image, the size
+             budget, the SBOM and provenance attestations asked for
+  5. sign    with --sign-key, sign the verified index and every platform image
+             in cosign's format (REPO:sha256-HEX.sig), no transparency log
+  6. publish only now write the tags
+  7. report  digest, per-platform size and node, step times (--report json for machines)
 
 It takes docker buildx build's flags under their names (docs/buildx-compat.md):
 -o type=registry is --push through the verified path; every other output is
@@ -106,12 +120,21 @@ written (a tag given with -t is ignored: only its repository is used).
 --digest-file writes what was pushed as JSON; ` + "`xbuild merge`" + ` in a last job
 assembles the runners' files into one index, verifies it and only then tags it.
 
+Release settings: --secret/--ssh reach RUN --mount=type=secret|ssh steps and are
+never printed or stored; in a git checkout the org.opencontainers.image.source,
+revision, version and created labels come from git; --reproducible takes every
+date from the last commit; --sbom attaches an SPDX SBOM per platform.
+
 Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that order.`,
 		Example: `  # build both architectures and push one manifest list
   xbuild build --platform linux/amd64,linux/arm64 -t registry.example.com/app:1.2.3 --push
 
   # zstd layers, a size budget, a JSON report for CI
   xbuild build -t registry.example.com/app:1.2.3 --push --compression zstd --size-budget 50MB --report json
+
+  # a release: private modules through a secret, an SBOM, signed, reproducible
+  COSIGN_PASSWORD=... xbuild build -t registry.example.com/app:1.2.3 --push \
+      --secret id=netrc,src=$HOME/.netrc --sbom --sign-key cosign.key --reproducible
 
   # see the routing and the exact buildx commands, build nothing
   xbuild build --dry-run
@@ -173,6 +196,16 @@ Settings come from flags, XBUILD_* variables, xbuild.yaml and defaults, in that 
 	fl.StringArrayVarP(&opts.outputs, "output", "o", nil, "output as buildx takes it: type=registry (= --push, verified), image, oci, docker, tar, local, cacheonly; dest=PATH (repeatable)")
 	fl.BoolVar(&opts.noCache, "no-cache", false, "do not use the build cache")
 	fl.BoolVar(&opts.pull, "pull", false, "always pull base images")
+	fl.StringArray("secret", nil, `build secret id=ID[,src=FILE|,env=VAR] for RUN --mount=type=secret,id=ID (repeatable); its value is never printed nor stored in the image`)
+	fl.StringArray("ssh", nil, "SSH agent socket or keys default|ID[=SOCKET|KEY[,KEY]] for RUN --mount=type=ssh (repeatable)")
+	fl.StringArray("label", nil, "image label KEY=VALUE (repeatable); wins over the org.opencontainers.image.* labels xbuild sets from git")
+	fl.StringArray("annotation", nil, "OCI annotation [TYPE[PLATFORM],...:]KEY=VALUE, TYPE manifest (default), index or manifest-descriptor (repeatable)")
+	fl.String("provenance", "", "provenance attestation: min, max (records build-argument values) or false (default min)")
+	fl.StringVar(&opts.sbom, "sbom", "", "attach an SPDX SBOM to every platform image: --sbom, --sbom=false or --sbom=generator=IMAGE")
+	fl.Lookup("sbom").NoOptDefVal = "true"
+	fl.String("sbom-generator", "", "BuildKit SBOM generator image (default: BuildKit's, docker/buildkit-syft-scanner)")
+	fl.Bool("reproducible", false, "same commit, same digests: SOURCE_DATE_EPOCH from the last commit and rewritten layer times")
+	fl.String("sign-key", "", "cosign private key: sign the verified index and every platform image before tagging (password from COSIGN_PASSWORD)")
 	addBuildxFlags(c, opts)
 	return c
 }
@@ -238,12 +271,34 @@ func applyBuildxFlags(opts *buildOptions, lc *config.Loaded) ([]string, error) {
 	return op.Notes, nil
 }
 
+// withSBOMFlag maps --sbom (buildx's form: true, false, generator=IMAGE)
+// to the sbom and sbom-generator keys.
+func withSBOMFlag(value string, set bool) (loadOption, error) {
+	if !set {
+		return func(*config.Sources) {}, nil
+	}
+	var flags []config.Flag
+	switch gen, isGen := strings.CutPrefix(value, "generator="); {
+	case isGen && gen != "":
+		flags = []config.Flag{{Key: "sbom", Name: "sbom", Values: []string{"true"}}, {Key: "sbom-generator", Name: "sbom", Values: []string{gen}}}
+	case value == "true" || value == "false":
+		flags = []config.Flag{{Key: "sbom", Name: "sbom", Values: []string{value}}}
+	default:
+		return nil, usageErrorf("--sbom=%s: use --sbom, --sbom=false or --sbom=generator=IMAGE", value)
+	}
+	return func(s *config.Sources) { s.Flags = append(s.Flags, flags...) }, nil
+}
+
 // runBuild runs the whole pipeline as one call; lint comes first, and
 // the node registry, the engine and the registry client are opened when a
 // step first needs them (buildOpener).
 func runBuild(ctx context.Context, opts *buildOptions) error {
 	c, f, args := opts.cmd, opts.f, opts.args
-	lc, err := f.loadConfig(c.Flags(), buildBindings, withContextArg(args), withBuildArgs(opts.buildArgs), withNoLint(opts.noLint))
+	sbom, err := withSBOMFlag(opts.sbom, c.Flags().Changed("sbom"))
+	if err != nil {
+		return err
+	}
+	lc, err := f.loadConfig(c.Flags(), buildBindings, withContextArg(args), withBuildArgs(opts.buildArgs), withNoLint(opts.noLint), sbom)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/internal/engine/enginetest"
 	"github.com/xbuild-dev/xbuild/internal/iostreams"
@@ -569,5 +570,45 @@ func TestBuildNodeFlag(t *testing.T) {
 				t.Errorf("plan lacks %q:\n%s", tc.want, be.out)
 			}
 		})
+	}
+}
+
+// The supply-chain flags reach the configuration keys: --secret, --ssh,
+// --label and --annotation entries as given (commas inside them kept),
+// --sbom in buildx's forms, --provenance, --reproducible, --sign-key.
+func TestBuildSupplyFlags(t *testing.T) {
+	be := newBuildEnv(t)
+	load := func(args ...string) (*config.Loaded, error) {
+		o := parseBuild(t, be.f, args...)
+		sbom, err := withSBOMFlag(o.sbom, o.cmd.Flags().Changed("sbom"))
+		if err != nil {
+			return nil, err
+		}
+		return be.f.loadConfig(o.cmd.Flags(), buildBindings, sbom)
+	}
+	lc, err := load("--secret", "id=netrc,src=/h/.netrc", "--secret", "id=npm,env=NPM_TOKEN", "--ssh", "default", "--ssh", "git=/k/a,/k/b",
+		"--label", "a=1,2", "--annotation", "index,manifest:k=v", "--provenance", "mode=max", "--sbom=generator=reg/sbom:1",
+		"--reproducible", "--sign-key", "cosign.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := lc.Config
+	got := fmt.Sprintf("secrets=%q ssh=%q labels=%q annotations=%q provenance=%s sbom=%v generator=%s reproducible=%v key=%s",
+		c.Secrets, c.SSH, c.Labels, c.Annotations, c.Provenance, c.SBOM, c.SBOMGenerator, c.Reproducible, c.Sign.Key)
+	want := `secrets=["id=netrc,src=/h/.netrc" "id=npm,env=NPM_TOKEN"] ssh=["default" "git=/k/a,/k/b"] labels=["a=1,2"] annotations=["index,manifest:k=v"] provenance=max sbom=true generator=reg/sbom:1 reproducible=true key=cosign.key`
+	if got != want {
+		t.Errorf("config:\n got %s\nwant %s", got, want)
+	}
+	if lc.Source("secrets") != "--secret" || lc.Source("sbom-generator") != "--sbom" {
+		t.Errorf("sources: %s, %s", lc.Source("secrets"), lc.Source("sbom-generator"))
+	}
+	for args, want := range map[string]bool{"--sbom": true, "--sbom=true": true, "--sbom=false": false} {
+		lc, err := load(args)
+		if err != nil || lc.SBOM != want || lc.SBOMGenerator != "" {
+			t.Errorf("%s: sbom %v generator %q, %v", args, lc.SBOM, lc.SBOMGenerator, err)
+		}
+	}
+	if _, err := load("--sbom=spdx"); err == nil || err.Error() != "--sbom=spdx: use --sbom, --sbom=false or --sbom=generator=IMAGE" {
+		t.Errorf("--sbom=spdx: %v", err)
 	}
 }

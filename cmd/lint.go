@@ -33,7 +33,8 @@ Dockerfile applies), BuildKit's own checks, and xbuild's rules for
 multi-platform images (XB001 proxy in ENV, XB002 secrets, XB003 TARGETARCH
 with a default, XB004 emulated Go compile, XB005 untagged/latest base, XB006
 root user, XB007 ADD instead of COPY, XB008 no .dockerignore, XB009 cgo binary
-in scratch). The same gate runs at the start of every xbuild build.
+in scratch, XB010 ARG HTTP_PROXY declared). The same gate runs at the start of
+every xbuild build.
 
 Silence a finding with a comment above the instruction:
   # xbuild ignore=XB005        (or: # hadolint ignore=DL3008)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/platform"
 	"github.com/xbuild-dev/xbuild/internal/registry"
+	"github.com/xbuild-dev/xbuild/internal/sign"
 	"github.com/xbuild-dev/xbuild/pipeline"
 )
 
@@ -21,6 +23,9 @@ type verifyOptions struct {
 	compression string
 	sizeBudget  string
 	format      string
+	key         string
+	sbom        bool
+	provenance  bool
 }
 
 // NewVerifyCmd builds `xbuild verify`.
@@ -28,7 +33,7 @@ func NewVerifyCmd(f *Factory) *cobra.Command {
 	opts := &verifyOptions{}
 	c := &cobra.Command{
 		Use:   "verify REF",
-		Short: "Check a pushed image in the registry: platforms, every binary's architecture, compression, proxy leaks, size",
+		Short: "Check a pushed image in the registry: platforms, every binary's architecture, compression, proxy leaks, size, signatures",
 		Long: `Read an image back from the registry and run the checks xbuild build runs
 after its push, on any image: a release candidate before it is promoted, an
 image built by another tool. REF is REGISTRY/REPOSITORY@sha256:... or a tag.
@@ -49,6 +54,11 @@ image built by another tool. REF is REGISTRY/REPOSITORY@sha256:... or a tag.
   identical-binary  no ELF file is byte-identical at the same path in two
                     platforms of different architectures
   size-budget       with --size-budget, the largest platform's compressed size
+  attestations      with --sbom / --provenance, each platform image carries an
+                    SPDX SBOM (that parses) / a SLSA provenance attestation
+  signature         with --key, the index and every platform image carry a
+                    cosign signature (REPO:sha256-HEX.sig) the public key
+                    verifies and that names their digest; no transparency log
 
 Reading every file downloads every layer; past ` + fmt.Sprint(registry.DefaultWalkMaxBytes>>30) + ` GiB of uncompressed layers
 per platform the files are reported as not checked.
@@ -64,6 +74,9 @@ push.`,
   # require exactly these platforms, zstd layers and a size budget
   xbuild verify registry.example.com/app:1.2.3 --platform linux/amd64,linux/arm64 --compression zstd --size-budget 50MB
 
+  # signed by the release key, with an SBOM for every platform
+  xbuild verify registry.example.com/app:1.2.3 --key cosign.pub --sbom
+
   # the failed checks, for CI
   xbuild verify registry.example.com/app:1.2.3 --format json | jq '.checks[] | select(.ok | not)'`,
 		GroupID: "main",
@@ -77,6 +90,9 @@ push.`,
 	fl.StringVar(&opts.compression, "compression", "", "layer compression every layer must have: gzip, zstd or uncompressed (default: each platform's layers agree)")
 	fl.StringVar(&opts.sizeBudget, "size-budget", "", "fail when the largest platform image exceeds this compressed size, e.g. 50MB")
 	fl.StringVar(&opts.format, "format", "table", "output format: table or json")
+	fl.StringVar(&opts.key, "key", "", "cosign public key (cosign.pub): the index and every platform image must be signed with its private key")
+	fl.BoolVar(&opts.sbom, "sbom", false, "every platform image must carry an SPDX SBOM attestation")
+	fl.BoolVar(&opts.provenance, "provenance", false, "every platform image must carry a provenance attestation")
 	return c
 }
 
@@ -94,6 +110,21 @@ func verifyRequest(opts *verifyOptions, getenv func(string) string) (pipeline.Ve
 		return req, usageErrorf("--platform: %v", err)
 	}
 	req.Platforms = plats
+	if opts.provenance {
+		req.Attestations = append(req.Attestations, pipeline.AttestProvenance)
+	}
+	if opts.sbom {
+		req.Attestations = append(req.Attestations, pipeline.AttestSBOM)
+	}
+	if opts.key != "" {
+		b, err := os.ReadFile(opts.key)
+		if err != nil {
+			return req, usageErrorf("--key: %v", err)
+		}
+		if req.SignatureKey, err = sign.LoadPublicKey(opts.key, b); err != nil {
+			return req, usageErrorf("--key: %v", err)
+		}
+	}
 	if opts.sizeBudget != "" {
 		if req.SizeBudget, err = config.ParseSize(opts.sizeBudget); err != nil {
 			return req, usageErrorf("--size-budget: %v", err)
@@ -144,6 +175,12 @@ func describeRequest(req pipeline.VerifyRequest) string {
 	}
 	if req.SizeBudget > 0 {
 		parts = append(parts, "size budget: "+config.FormatSize(req.SizeBudget))
+	}
+	if len(req.Attestations) > 0 {
+		parts = append(parts, "attestations: "+strings.Join(req.Attestations, ", "))
+	}
+	if req.SignatureKey != nil {
+		parts = append(parts, "signatures: "+req.SignatureKey.Describe())
 	}
 	return strings.Join(parts, "; ")
 }

@@ -2,13 +2,18 @@ package cmd
 
 import (
 	"context"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/xbuild-dev/xbuild/internal/iostreams"
 	"github.com/xbuild-dev/xbuild/internal/registry"
@@ -268,6 +273,8 @@ func TestVerifyCommandUsageErrors(t *testing.T) {
 		{[]string{"verify", verifyRef, "--compression", "lz4"}, `--compression "lz4": use one of gzip, zstd, uncompressed`},
 		{[]string{"verify", verifyRef, "--platform", "linux/amr64"}, `--platform: platform "linux/amr64": unknown architecture "amr64"`},
 		{[]string{"verify", verifyRef, "--size-budget", "lots"}, `--size-budget: "lots" is not a size: write e.g. 50MB, 3MiB or 1GB`},
+		{[]string{"verify", verifyRef, "--key", "/nonexistent/cosign.pub"}, `--key: open /nonexistent/cosign.pub: no such file or directory`},
+		{[]string{"verify", verifyRef, "--key", "verify_test.go"}, `--key: public key verify_test.go: PEM decoding failed`},
 		{[]string{"verify", "UPPER/Case::bad"}, `"UPPER/Case::bad" is not an image reference (REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:...)`},
 	}
 	for _, tc := range tests {
@@ -279,5 +286,34 @@ func TestVerifyCommandUsageErrors(t *testing.T) {
 		if len(reg.indexed) != 0 {
 			t.Errorf("%q: the registry was read", tc.args)
 		}
+	}
+}
+
+// --sbom and --key hold the image to attestations and signatures it does
+// not have: each is a failed check, named, exit 1.
+func TestVerifyCommandAttestationsAndSignatures(t *testing.T) {
+	pub := filepath.Join(t.TempDir(), "cosign.pub")
+	_, pubPEM, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.StaticPasswordFunc(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, pubPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, pushedImage(), nil, "verify", verifyRef, "--sbom", "--key", pub)
+	if code != 1 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"attestations      linux/amd64  FAIL    no SPDX SBOM attestation for sha256:amd64",
+		"signature         -            FAIL    this registry reader cannot read signatures",
+		"FAILED: 3 of ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "attestations: sbom; signatures: key "+pub+" (ECDSA P-256)") {
+		t.Errorf("stderr:\n%s", errOut)
 	}
 }

@@ -75,7 +75,7 @@ func (BuildStep) Run(ctx context.Context, s *State) error {
 		}
 		sources = append(sources, s.repo+"@"+r.Pushed)
 	}
-	digest, err := reg.PushIndex(ctx, s.repo, sources)
+	digest, err := s.pushIndex(ctx, reg, sources)
 	if err != nil {
 		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
 	}

@@ -109,7 +109,7 @@ func TestPipelinePushByDigest(t *testing.T) {
 	if got := h.out.String(); got != "registry.example.com/team/app@"+pushARM+"\n" {
 		t.Errorf("stdout = %q", got)
 	}
-	if got := stepNames(h.state.Timings); got != "lint plan build verify publish report" {
+	if got := stepNames(h.state.Timings); got != "lint plan build verify sign publish report" {
 		t.Errorf("steps = %q", got)
 	}
 }

@@ -317,7 +317,7 @@ func TestPipelineCallCheck(t *testing.T) {
 	if got := h.out.String(); got != "Check complete, no warnings found (check).\n" {
 		t.Errorf("stdout = %q", got)
 	}
-	if got := stepNames(h.state.Timings); got != "lint plan build verify publish report" || h.state.Timings[5].Skipped == "" {
+	if got := stepNames(h.state.Timings); got != "lint plan build verify sign publish report" || h.state.Timings[6].Skipped == "" {
 		t.Errorf("steps = %s %+v", got, h.state.Timings)
 	}
 	if strings.Contains(h.err.String(), "PLATFORM") {

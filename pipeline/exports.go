@@ -148,7 +148,7 @@ func (s *State) mergeOCI(ctx context.Context, i int, o Output) error {
 		srcs = append(srcs, ocilayout.Source{Dir: s.exportPath(i, p), Platform: p})
 	}
 	layout := filepath.Join(s.exportDir, fmt.Sprintf("merged%d", i))
-	desc, err := ocilayout.Merge(layout, srcs, s.Spec.Tags)
+	desc, err := ocilayout.Merge(layout, srcs, s.Spec.Tags, s.supply.indexAnnotations, s.supply.descAnnotations)
 	if err != nil {
 		return err
 	}

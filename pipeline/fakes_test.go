@@ -21,6 +21,7 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/engine"
 	"github.com/xbuild-dev/xbuild/internal/engine/enginetest"
+	"github.com/xbuild-dev/xbuild/internal/gitinfo"
 	"github.com/xbuild-dev/xbuild/internal/lint"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
@@ -43,6 +44,9 @@ type fakeEngine struct {
 	// pushes, when set, is the digest a platform's build pushes (by
 	// platform) instead of "sha256:push-ARCH".
 	pushes map[string]string
+	// echo, when set, is one more line every build prints (a RUN step
+	// that prints a secret, say).
+	echo string
 }
 
 // Build records the spec; a one-platform build (every build but -o
@@ -55,11 +59,16 @@ func (e *fakeEngine) Build(ctx context.Context, spec engine.BuildSpec, opts engi
 	if buildErr != nil {
 		return nil, buildErr
 	}
-	line := fmt.Sprintf("#1 RUN echo %s", spec.BuildArgs["HTTP_PROXY"])
-	if opts.Display != nil {
-		opts.Display.Text(opts.Label, line)
-	} else {
-		fmt.Fprintln(opts.Out, line)
+	lines := []string{fmt.Sprintf("#1 RUN echo %s", spec.BuildArgs["HTTP_PROXY"])}
+	if e.echo != "" {
+		lines = append(lines, e.echo)
+	}
+	for _, line := range lines {
+		if opts.Display != nil {
+			opts.Display.Text(opts.Label, line)
+		} else {
+			fmt.Fprintln(opts.Out, line)
+		}
 	}
 	if hook != nil {
 		if err := hook(ctx, spec); err != nil {
@@ -200,6 +209,13 @@ type fakeRegistry struct {
 	// written to its digest.
 	merged [][]string
 	tags   map[string]string
+	// annotations are those of the last PushIndexAnnotated.
+	annotations map[string]string
+	// sigs are the signatures written, by digest; sigErr fails writing
+	// them; events lists "sign DIGEST" and "tag REF" in order.
+	sigs   map[string][]registry.SignatureLayer
+	sigErr error
+	events []string
 	// present are the repo@digest references Exists finds (besides what
 	// PushIndex merged).
 	present map[string]bool
@@ -229,6 +245,33 @@ func (r *fakeRegistry) PushIndex(_ context.Context, repo string, sources []strin
 	return r.index.Digest, nil
 }
 
+func (r *fakeRegistry) PushIndexAnnotated(ctx context.Context, repo string, sources []string, annotations map[string]string) (string, error) {
+	r.mu.Lock()
+	r.annotations = annotations
+	r.mu.Unlock()
+	return r.PushIndex(ctx, repo, sources)
+}
+
+func (r *fakeRegistry) Signatures(_ context.Context, _, digest string) ([]registry.SignatureLayer, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sigs[digest], nil
+}
+
+func (r *fakeRegistry) WriteSignatures(_ context.Context, repo, digest string, sigs []registry.SignatureLayer) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sigErr != nil {
+		return "", r.sigErr
+	}
+	if r.sigs == nil {
+		r.sigs = map[string][]registry.SignatureLayer{}
+	}
+	r.sigs[digest] = append(r.sigs[digest], sigs...)
+	r.events = append(r.events, "sign "+digest)
+	return repo + ":" + registry.SignatureTag(digest), nil
+}
+
 func (r *fakeRegistry) Tag(_ context.Context, repo, digest string, tags []string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -240,6 +283,7 @@ func (r *fakeRegistry) Tag(_ context.Context, repo, digest string, tags []string
 	}
 	for _, t := range tags {
 		r.tags[t] = digest
+		r.events = append(r.events, "tag "+t)
 	}
 	return nil
 }
@@ -386,6 +430,7 @@ func newHarness(t *testing.T, cfg config.Config, dead ...string) *harness {
 		Err:           h.err,
 		Log:           &TextLogger{W: h.err},
 		Secrets:       redact.New(),
+		Git:           func(context.Context, string) (*gitinfo.Info, error) { return nil, gitinfo.ErrNotGit },
 		Engine:        h.eng,
 		Nodes:         list,
 		Store:         store,
@@ -415,7 +460,7 @@ func (h *harness) rerun(t *testing.T) error {
 	s := h.state
 	*s = State{Config: s.Config, Options: s.Options, Getenv: s.Getenv, Now: s.Now, Out: s.Out, Err: s.Err, Log: s.Log, Secrets: s.Secrets,
 		Lint: s.Lint, Open: s.Open, StateDir: s.StateDir, BinfmtDir: s.BinfmtDir, LocalNodes: s.LocalNodes, DockerContexts: s.DockerContexts,
-		WatchInterval: s.WatchInterval, Engine: s.Engine, Nodes: s.Nodes, Store: s.Store, Checker: s.Checker, Registry: s.Registry}
+		WatchInterval: s.WatchInterval, Engine: s.Engine, Nodes: s.Nodes, Store: s.Store, Checker: s.Checker, Registry: s.Registry, Git: s.Git}
 	h.out.Reset()
 	h.err.Reset()
 	h.eng.Reset()

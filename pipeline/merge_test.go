@@ -80,7 +80,7 @@ func TestMergeAssemblesVerifiesThenTags(t *testing.T) {
 		rep.Platforms[0].Node != "amd-runner" || rep.Platforms[1].Node != "arm-runner" || rep.Platforms[0].CompressedSize != 1_500_500 {
 		t.Errorf("report = %+v", rep)
 	}
-	if got := stepNames(rep.Steps); got != "merge verify publish" {
+	if got := stepNames(rep.Steps); got != "merge verify sign publish" {
 		t.Errorf("steps = %q", got)
 	}
 	errOut := h.err.String()

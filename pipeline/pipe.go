@@ -60,8 +60,10 @@ type Timing struct {
 // stops the pipeline with an *Interrupted error and nothing more is
 // printed: the Finally steps do not run either.
 func Run(ctx context.Context, s *State, steps []Step) error {
-	registerSecrets(s)
 	defer func() { s.Claims.Close() }()
+	if err := registerSecrets(s); err != nil {
+		return err
+	}
 	var failed error
 	for _, st := range steps {
 		if failed != nil {

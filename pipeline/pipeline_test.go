@@ -68,7 +68,7 @@ func TestPipelineNativePushVerifyReport(t *testing.T) {
 		rep.Platforms[0].CompressedSize != 1_500_500 || rep.Platforms[0].Pushed != "sha256:push-amd64" || rep.Verify == nil || !rep.Verify.OK {
 		t.Errorf("report = %+v", rep)
 	}
-	if got := stepNames(rep.Steps); got != "lint plan build verify publish" {
+	if got := stepNames(rep.Steps); got != "lint plan build verify sign publish" {
 		t.Errorf("steps = %q", got)
 	}
 	if strings.Contains(h.err.String()+h.out.String(), "pw1234") {

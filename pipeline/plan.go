@@ -65,6 +65,9 @@ func (PlanStep) Run(ctx context.Context, s *State) error {
 		return err
 	}
 	s.Spec = buildSpec(c, s.Options, s.BuildArgs, c.Builder)
+	if err := applySupply(ctx, s, &s.Spec); err != nil {
+		return err
+	}
 	if c.Push {
 		if s.repo, err = oneRepository(c.Refs()); err != nil {
 			return err
@@ -349,6 +352,9 @@ func printPlan(w io.Writer, s *State, changes []nodes.BuilderChange) {
 	fmt.Fprintf(w, "\nThen: one index of the platforms pushed by digest to %s, verified in the registry", s.repo)
 	if !s.Config.Verify {
 		fmt.Fprint(w, " (verify: false, so not verified)")
+	}
+	if s.Config.Sign.Key != "" {
+		fmt.Fprintf(w, ", signed with %s", s.Config.Sign.Key)
 	}
 	fmt.Fprintf(w, ", and only then tagged: %s\n", strings.Join(s.Config.Refs(), ", "))
 }

@@ -72,9 +72,9 @@ func MergeBuildArgs(proxy, user map[string]string, r *redact.Redactor) map[strin
 // registerSecrets registers every secret the build's settings hold before
 // the first step prints anything (lint's findings may quote a build
 // argument).
-func registerSecrets(s *State) {
+func registerSecrets(s *State) error {
 	if s.Secrets == nil {
-		return
+		s.Secrets = redact.New()
 	}
 	addSecrets(s.Secrets, s.Config, s.Getenv)
 	// a named context may be a URL with a token (https://TOKEN@host/repo.git)
@@ -83,6 +83,7 @@ func registerSecrets(s *State) {
 			s.Secrets.AddURL(v)
 		}
 	}
+	return registerBuildSecrets(s)
 }
 
 // SecretsOf is a redactor that knows every secret c holds: the proxy

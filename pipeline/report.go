@@ -28,6 +28,7 @@ type Report struct {
 	Platforms []PlatformReport `json:"platforms"`
 	Steps     []Timing         `json:"steps"`
 	Verify    *VerifyReport    `json:"verify,omitempty"`
+	Signed    []Signed         `json:"signed,omitempty"`
 	// Outputs are the buildx outputs of a build that did not push (none
 	// for a build kept in the build cache); they are not verified.
 	Outputs  []string `json:"outputs,omitempty"`
@@ -127,6 +128,7 @@ func buildReport(s *State) *Report {
 		Builder:   s.Config.Builder,
 		Steps:     s.Timings,
 		Verify:    s.Verify,
+		Signed:    s.Signed,
 
 		PushByDigest: s.Config.PushByDigest,
 		Digests:      s.Digests,
@@ -229,6 +231,9 @@ func writeTable(w io.Writer, rep *Report) {
 		} else {
 			fmt.Fprintf(w, "Verify FAILED: %d of %d checks\n", len(failed), len(rep.Verify.Checks))
 		}
+	}
+	if len(rep.Signed) > 0 {
+		fmt.Fprintf(w, "Signed: the index and %d platform image(s), signatures in %s\n", len(rep.Signed)-1, rep.Signed[0].Signatures)
 	}
 	if rep.SizeBudget > 0 && !rep.Pushed {
 		fmt.Fprintf(w, "Size budget %s: not checked (nothing was pushed to measure)\n", config.FormatSize(rep.SizeBudget))

@@ -109,6 +109,7 @@ func resumeSettings(s *State) map[string]string {
 	for _, k := range names {
 		out["build-arg:"+k] = s.BuildArgs[k]
 	}
+	supplySettings(s.Spec, out)
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/engine"
+	"github.com/xbuild-dev/xbuild/internal/gitinfo"
 	"github.com/xbuild-dev/xbuild/internal/lint"
 	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
@@ -125,6 +126,8 @@ type State struct {
 	Build *engine.BuildResult
 	// Filled by verify.
 	Verify *VerifyReport
+	// Filled by sign: the manifests signed.
+	Signed []Signed
 	// Filled by publish: the tags written.
 	Tagged []string
 	// Digests is what a push-by-digest build pushed (its digest file),
@@ -141,6 +144,12 @@ type State struct {
 	Failed error
 
 	Timings []Timing
+
+	// Git reads the git checkout the build context is in (labels,
+	// reproducible dates); nil runs git (gitinfo.Read). Tests set a fake.
+	Git func(ctx context.Context, dir string) (*gitinfo.Info, error)
+	// supply is what the supply-chain settings leave for later steps.
+	supply supplyState
 
 	nodesListed bool
 	// exportDir holds the platforms' exports of the outputs xbuild
@@ -163,5 +172,5 @@ func (s *State) now() time.Time {
 
 // Steps returns the build pipeline in order.
 func Steps() []Step {
-	return []Step{LintStep{}, PlanStep{}, BuildStep{}, VerifyStep{}, PublishStep{}, ReportStep{}}
+	return []Step{LintStep{}, PlanStep{}, BuildStep{}, VerifyStep{}, SignStep{}, PublishStep{}, ReportStep{}}
 }

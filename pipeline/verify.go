@@ -106,11 +106,14 @@ func (VerifyStep) Run(ctx context.Context, s *State) error {
 	var rep *VerifyReport
 	if s.Config.Verify {
 		req := VerifyRequest{
-			Platforms:   s.Config.Platforms,
-			Compression: s.Config.Compression,
-			ProxyValues: proxyValues(s.BuildArgs),
-			Digest:      s.Build.Digest,
-			SizeBudget:  budget,
+			Platforms:     s.Config.Platforms,
+			Compression:   s.Config.Compression,
+			ProxyValues:   proxyValues(s.BuildArgs),
+			SecretValues:  secretLeakValues(s.supply.secrets, s.BuildArgs),
+			ProvenanceMax: s.Config.Provenance == config.ProvenanceMax,
+			Attestations:  requiredAttestations(s.Config),
+			Digest:        s.Build.Digest,
+			SizeBudget:    budget,
 		}
 		rep, err = verifyPushed(ctx, reg, []string{ref}, req)
 	} else {
@@ -220,6 +223,7 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 		checks []Check
 		image  *registry.Image
 		scan   *fileScan
+		att    *attestation
 	}
 	results := make([]result, len(idx.Manifests))
 	var wg sync.WaitGroup
@@ -227,7 +231,7 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 		r := &results[j]
 		wg.Go(func() {
 			if m.Attestation {
-				r.checks = []Check{checkAttestation(ctx, reg, repo, m, req.ProxyValues)}
+				r.checks, r.att = checkAttestation(ctx, reg, repo, m, req)
 				return
 			}
 			var err error
@@ -245,6 +249,12 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 		return nil, firstErr
 	}
 	var scans []platformScan
+	var atts []*attestation
+	for _, r := range results {
+		if r.att != nil {
+			atts = append(atts, r.att)
+		}
+	}
 	for j, r := range results {
 		rep.Checks = append(rep.Checks, r.checks...)
 		if r.image == nil {
@@ -257,8 +267,18 @@ func Verify(ctx context.Context, reg Registry, ref string, req VerifyRequest) (*
 			Files: r.scan.files, ELFFiles: r.scan.elf, ScannedBytes: r.scan.bytes, NotScanned: r.scan.notChecked,
 		})
 		scans = append(scans, platformScan{platform: plat, scan: r.scan})
+		if len(req.Attestations) > 0 {
+			rep.Checks = append(rep.Checks, checkAttestations(plat, r.image.Digest, req.Attestations, atts))
+		}
 	}
 	rep.Checks = append(rep.Checks, checkIdentical(scans)...)
+	if req.SignatureKey != nil {
+		sigChecks, err := checkSignatures(ctx, reg, repo, idx.Digest, req.SignatureKey)
+		if err != nil {
+			return nil, err
+		}
+		rep.Checks = append(rep.Checks, sigChecks...)
+	}
 	if req.SizeBudget > 0 {
 		rep.Checks = append(rep.Checks, CheckSizeBudget(req.SizeBudget, rep.Images))
 	}
@@ -323,23 +343,39 @@ func readImages(ctx context.Context, reg Registry, ref string) (map[string]*regi
 	return out, nil
 }
 
-// checkAttestation looks for proxy values in an attestation's payloads
-// (provenance records build arguments in mode=max).
-func checkAttestation(ctx context.Context, reg Registry, repo string, m registry.Manifest, values []string) Check {
+// checkAttestation looks for proxy and secret values in an attestation's
+// payloads (provenance records build arguments in mode=max) and says what
+// it attests (see attestation).
+func checkAttestation(ctx context.Context, reg Registry, repo string, m registry.Manifest, req VerifyRequest) ([]Check, *attestation) {
 	platform := "attestation " + short(m.AttestsTo)
+	fail := func(detail string) ([]Check, *attestation) {
+		return []Check{{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: detail}}, nil
+	}
 	img, err := reg.Image(ctx, repo, m.Digest)
 	if err != nil {
-		return Check{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: "cannot read the attestation: " + err.Error()}
+		return fail("cannot read the attestation: " + err.Error())
 	}
+	att := &attestation{attestsTo: m.AttestsTo}
 	var texts []string
 	for _, l := range img.Layers {
-		b, err := reg.Blob(ctx, repo, l.Digest, 8<<20)
+		b, err := reg.Blob(ctx, repo, l.Digest, 64<<20)
 		if err != nil {
-			return Check{Name: "no-proxy-leak", Platform: platform, OK: false, Detail: "cannot read an attestation layer: " + err.Error()}
+			return fail("cannot read an attestation layer: " + err.Error())
 		}
 		texts = append(texts, string(b))
+		att.add(l.Annotations[predicateTypeAnnotation], b)
 	}
-	return leakCheck("no-proxy-leak", platform, "the attestation (provenance)", values, texts)
+	proxies, where := req.ProxyValues, "the attestation (provenance)"
+	if req.ProvenanceMax {
+		// max provenance records the proxy build arguments: their URLs are
+		// expected there, their credentials never
+		proxies, where = proxyCredentials(req.ProxyValues), "the attestation (max provenance records the proxy URLs, never their credentials)"
+	}
+	out := []Check{leakCheck("no-proxy-leak", platform, where, proxies, texts)}
+	if len(req.SecretValues) > 0 {
+		out = append(out, secretLeakCheck(platform, "the attestation", req.SecretValues, texts))
+	}
+	return out, att
 }
 
 // entrypointPath is the executable the image starts: ENTRYPOINT[0], else

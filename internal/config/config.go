@@ -86,6 +86,36 @@ type Config struct {
 	// that ships more than one): each entry overrides a few keys of this
 	// file for its image (see Loaded.Images). Set in the file only.
 	Images []ImageEntry `mapstructure:"images" yaml:"images"`
+	// Secrets are build secrets in buildx's --secret form,
+	// id=ID[,src=FILE|,env=VAR]: mounted into RUN steps that ask for them
+	// (RUN --mount=type=secret,id=ID), never stored in the image.
+	Secrets []string `mapstructure:"secrets" yaml:"secrets"`
+	// SSH are SSH agent sockets or keys in buildx's --ssh form,
+	// default|ID[=SOCKET|KEY[,KEY]], for RUN --mount=type=ssh.
+	SSH []string `mapstructure:"ssh" yaml:"ssh"`
+	// Labels are image labels, K=V each; in a git checkout xbuild adds the
+	// org.opencontainers.image.* source, revision, version and created
+	// labels itself, which these override.
+	Labels []string `mapstructure:"labels" yaml:"labels"`
+	// Annotations are OCI annotations in buildx's --annotation form,
+	// [TYPE[PLATFORM],...:]K=V with TYPE manifest (the default), index,
+	// manifest-descriptor or index-descriptor.
+	Annotations []string `mapstructure:"annotations" yaml:"annotations"`
+	// Provenance is the provenance attestation: min (no build-argument
+	// values), max (everything, build-argument values included) or false.
+	Provenance string `mapstructure:"provenance" yaml:"provenance"`
+	// SBOM attaches an SPDX SBOM attestation to every platform image.
+	SBOM bool `mapstructure:"sbom" yaml:"sbom"`
+	// SBOMGenerator is the BuildKit SBOM generator image; empty means
+	// BuildKit's default (docker/buildkit-syft-scanner).
+	SBOMGenerator string `mapstructure:"sbom-generator" yaml:"sbom-generator"`
+	// Reproducible builds the same image from the same commit: file times
+	// and the image's dates come from the last commit (SOURCE_DATE_EPOCH and
+	// the exporter's rewrite-timestamp).
+	Reproducible bool `mapstructure:"reproducible" yaml:"reproducible"`
+	// Sign signs the verified index and every platform image before the
+	// tags are written.
+	Sign Sign `mapstructure:"sign" yaml:"sign"`
 }
 
 // ImageEntry is one image of the images list: its name, and the keys it
@@ -103,6 +133,21 @@ type ImageEntry struct {
 	BuildArgs  map[string]string `mapstructure:"build-args" yaml:"build-args"`
 	SizeBudget string            `mapstructure:"size-budget" yaml:"size-budget"`
 }
+
+// Sign configures image signing (cosign's signature format, in the
+// registry next to the image).
+type Sign struct {
+	// Key is a cosign private key file (cosign generate-key-pair); its
+	// password comes from COSIGN_PASSWORD. Empty: no signing.
+	Key string `mapstructure:"key" yaml:"key"`
+}
+
+// Provenance modes accepted by the provenance key.
+const (
+	ProvenanceMin   = "min"
+	ProvenanceMax   = "max"
+	ProvenanceFalse = "false"
+)
 
 // Proxy is the proxy policy. Values given here win over the environment.
 type Proxy struct {
@@ -148,6 +193,7 @@ func Defaults() Config {
 		StallTimeout:  10 * time.Minute,
 		HealthTimeout: 2500 * time.Millisecond,
 		Report:        "table",
+		Provenance:    ProvenanceMin,
 	}
 }
 

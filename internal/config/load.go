@@ -119,6 +119,7 @@ func Load(src Sources) (*Loaded, error) {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
 	splitLists(&cfg)
+	cfg.Provenance = normalizeProvenance(cfg.Provenance)
 	if cfg.BuildArgs, err = buildArgsAsWritten(path, data, getenv); err != nil {
 		return nil, err
 	}
@@ -136,6 +137,7 @@ func Load(src Sources) (*Loaded, error) {
 			l.sources[k] = path
 		}
 	}
+	l.joinSplitSpecs()
 	l.resolveFilePaths()
 	l.applyContextArg(src.ContextArg)
 	l.applyPushByDigest()

@@ -109,4 +109,32 @@ digest-file: ""
 #       image: registry.example.com/team/worker
 #       context: services/worker
 images: []
+# Build secrets, buildx --secret form: id=ID,src=FILE or id=ID,env=VAR. A RUN step
+# mounts one with RUN --mount=type=secret,id=ID; the value is never in the image,
+# the history, the provenance or xbuild's output (xbuild reads it only to mask it).
+secrets: []
+# SSH agent sockets or keys, buildx --ssh form: default, or ID=SOCKET|KEY[,KEY].
+ssh: []
+# Image labels, KEY=VALUE. In a git checkout xbuild adds org.opencontainers.image.source,
+# .revision, .version and .created itself (from git and the tag); labels here win.
+labels: []
+# OCI annotations, buildx --annotation form: [TYPE[PLATFORM],...:]KEY=VALUE, TYPE one
+# of manifest (the default), index, manifest-descriptor, index-descriptor.
+annotations: []
+# Provenance attestation: min (no build-argument values), max (all of them: refused
+# while a proxy setting carries credentials) or false.
+provenance: min
+# An SPDX SBOM attestation for every platform image.
+sbom: false
+# The BuildKit SBOM generator image; empty: BuildKit's default (docker/buildkit-syft-scanner).
+sbom-generator: ""
+# Same commit, same image digests: SOURCE_DATE_EPOCH from the last commit and
+# rewritten layer timestamps.
+reproducible: false
+
+# Signing (after verify, before any tag is written), in cosign's format in the registry.
+sign:
+  # cosign private key (cosign generate-key-pair); its password from COSIGN_PASSWORD.
+  # Empty: no signing.
+  key: ""
 `

@@ -120,6 +120,57 @@ func (c Config) Problems() []Problem {
 	if c.Push && len(c.Refs()) == 0 {
 		bad("push", "nothing to push to: set image and tags, or pass -t REGISTRY/APP:TAG")
 	}
+	probs = append(probs, c.supplyProblems()...)
+	return probs
+}
+
+// supplyProblems checks the secrets, ssh, labels, annotations,
+// provenance, SBOM and signing keys.
+func (c Config) supplyProblems() []Problem {
+	var probs []Problem
+	bad := func(key, format string, a ...any) {
+		probs = append(probs, Problem{Key: key, Message: fmt.Sprintf(format, a...)})
+	}
+	ids := map[string]bool{}
+	for _, e := range c.Secrets {
+		s, err := ParseSecret(e)
+		if err != nil {
+			bad("secrets", "%v", err)
+			continue
+		}
+		if ids[s.ID] {
+			bad("secrets", "secret id %q is given twice", s.ID)
+		}
+		ids[s.ID] = true
+	}
+	sshIDs := map[string]bool{}
+	for _, e := range c.SSH {
+		s, err := ParseSSH(e)
+		if err != nil {
+			bad("ssh", "%v", err)
+			continue
+		}
+		if sshIDs[s.ID] {
+			bad("ssh", "ssh id %q is given twice", s.ID)
+		}
+		sshIDs[s.ID] = true
+	}
+	for _, e := range c.Labels {
+		if _, _, err := ParseLabel(e); err != nil {
+			bad("labels", "%v", err)
+		}
+	}
+	for _, e := range c.Annotations {
+		if _, err := ParseAnnotation(e); err != nil {
+			bad("annotations", "%v", err)
+		}
+	}
+	if !slices.Contains([]string{ProvenanceMin, ProvenanceMax, ProvenanceFalse}, c.Provenance) {
+		bad("provenance", "%q is not one of min, max, false", c.Provenance)
+	}
+	if c.SBOMGenerator != "" && strings.ContainsAny(c.SBOMGenerator, " ,\"") {
+		bad("sbom-generator", "%q is not an image reference", c.SBOMGenerator)
+	}
 	return probs
 }
 

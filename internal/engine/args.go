@@ -90,6 +90,9 @@ type ImageOutput struct {
 	// without a tag (merged into a list later by imagetools create).
 	Name         string
 	PushByDigest bool
+	// RewriteTimestamp clamps every file time in the new layers to
+	// SOURCE_DATE_EPOCH (reproducible layers; BuildKit v0.13+).
+	RewriteTimestamp bool
 }
 
 // String renders the exporter as a --output value. Layers are recompressed
@@ -113,6 +116,9 @@ func (o ImageOutput) String() string {
 		parts = append(parts, "force-compression=true")
 	}
 	parts = append(parts, "oci-mediatypes=true")
+	if o.RewriteTimestamp {
+		parts = append(parts, "rewrite-timestamp=true")
+	}
 	return strings.Join(parts, ",")
 }
 
@@ -133,9 +139,22 @@ type BuildSpec struct {
 	Outputs   []string
 	CacheFrom []string
 	CacheTo   []string
+	// Labels are image config labels (--label K=V), passed sorted by name.
+	Labels map[string]string
+	// Annotations are buildx --annotation values ([TYPE[PLATFORM],...:]K=V),
+	// in order.
+	Annotations []string
+	// Secrets are the build secrets (--secret); buildx reads each value
+	// from its file or variable, so no value is on the argument list.
+	Secrets []Secret
+	// SSH are the SSH agent sockets or keys exposed to the build (--ssh).
+	SSH []SSH
 	// Provenance is the --provenance value ("mode=min", "false"); "" leaves
 	// buildx's default.
-	Provenance   string
+	Provenance string
+	// SBOM is the --sbom value: "true" (BuildKit's default generator) or
+	// "generator=IMAGE"; "" asks for none.
+	SBOM         string
 	NoCache      bool
 	Pull         bool
 	MetadataFile string
@@ -214,6 +233,18 @@ func BuildArgs(s BuildSpec) []string {
 	for _, k := range sortedKeys(s.BuildArgs) {
 		args = append(args, "--build-arg", k+"="+s.BuildArgs[k])
 	}
+	for _, k := range sortedKeys(s.Labels) {
+		args = append(args, "--label", k+"="+s.Labels[k])
+	}
+	for _, a := range s.Annotations {
+		args = append(args, "--annotation", a)
+	}
+	for _, sec := range s.Secrets {
+		args = append(args, "--secret", sec.String())
+	}
+	for _, ssh := range s.SSH {
+		args = append(args, "--ssh", ssh.String())
+	}
 	add("--target", s.Target)
 	args = append(args, runArgs(s.Run)...)
 	if s.Image != nil {
@@ -223,6 +254,7 @@ func BuildArgs(s BuildSpec) []string {
 		args = append(args, "--output", o)
 	}
 	add("--provenance", s.Provenance)
+	add("--sbom", s.SBOM)
 	for _, c := range s.CacheFrom {
 		args = append(args, "--cache-from", c)
 	}
@@ -242,6 +274,42 @@ func BuildArgs(s BuildSpec) []string {
 		ctx = "."
 	}
 	return append(args, ctx)
+}
+
+// Secret is one build secret as buildx --secret takes it: an ID the
+// Dockerfile mounts (RUN --mount=type=secret,id=ID), and where buildx reads
+// the value: the file Src or the environment variable Env (exactly one).
+type Secret struct {
+	ID, Src, Env string
+}
+
+// String renders the --secret value: id=ID,src=FILE or id=ID,env=VAR
+// (each field CSV-quoted when it needs to be: buildx reads a CSV record).
+func (s Secret) String() string {
+	parts := []string{csvField("id=" + s.ID)}
+	if s.Src != "" {
+		parts = append(parts, csvField("src="+s.Src))
+	}
+	if s.Env != "" {
+		parts = append(parts, csvField("env="+s.Env))
+	}
+	return strings.Join(parts, ",")
+}
+
+// SSH is one --ssh entry: ID "default" (or another ID the Dockerfile
+// names with RUN --mount=type=ssh,id=ID) and the agent socket or key files
+// buildx forwards for it; no Paths means $SSH_AUTH_SOCK.
+type SSH struct {
+	ID    string
+	Paths []string
+}
+
+// String renders the --ssh value: ID or ID=PATH[,PATH].
+func (s SSH) String() string {
+	if len(s.Paths) == 0 {
+		return s.ID
+	}
+	return s.ID + "=" + strings.Join(s.Paths, ",")
 }
 
 // Quote renders an argument list as a shell-pasteable command line, for

@@ -73,6 +73,7 @@ func TestImageOutput(t *testing.T) {
 		{ImageOutput{Push: true, Compression: "gzip"}, "type=image,push=true,compression=gzip,force-compression=true,oci-mediatypes=true"},
 		{ImageOutput{Push: false}, "type=image,push=false,oci-mediatypes=true"},
 		{ImageOutput{Push: true, Compression: "uncompressed"}, "type=image,push=true,compression=uncompressed,force-compression=true,oci-mediatypes=true"},
+		{ImageOutput{Push: true, Compression: "gzip", RewriteTimestamp: true}, "type=image,push=true,compression=gzip,force-compression=true,oci-mediatypes=true,rewrite-timestamp=true"},
 	}
 	for _, tc := range tests {
 		if got := tc.out.String(); got != tc.want {
@@ -115,6 +116,25 @@ func TestBuildArgs(t *testing.T) {
 				Run: RunOptions{BuildContexts: []string{"src=../src"}, Network: "none", AddHosts: []string{"h:1.2.3.4"}, NoCacheFilter: []string{"deps"}, ShmSize: "1g", Ulimits: []string{"nofile=1024"}, Call: "check"}},
 			want: []string{"build", "--builder", "b", "--target", "app", "--build-context", "src=../src", "--network", "none", "--add-host", "h:1.2.3.4",
 				"--no-cache-filter", "deps", "--shm-size", "1g", "--ulimit", "nofile=1024", "--call", "check", "--output", "type=docker", "."},
+		},
+		{
+			name: "secrets, ssh, labels, annotations, max provenance, sbom, reproducible layers",
+			spec: BuildSpec{
+				Builder: "b", ContextDir: "app",
+				Labels:      map[string]string{"org.opencontainers.image.revision": "abc", "a.b": "x y"},
+				Annotations: []string{"manifest:org.opencontainers.image.title=App", "manifest-descriptor[linux/arm64]:k=v"},
+				Secrets:     []Secret{{ID: "netrc", Src: "/home/u/.netrc"}, {ID: "npm", Env: "NPM_TOKEN"}, {ID: "odd", Src: "/tmp/a,b"}},
+				SSH:         []SSH{{ID: "default"}, {ID: "git", Paths: []string{"/k/id_ed25519", "/k/id_rsa"}}},
+				Image:       &ImageOutput{Push: true, Name: "r/app", PushByDigest: true, RewriteTimestamp: true},
+				Provenance:  "mode=max", SBOM: "generator=docker.io/xbuild/sbom:1",
+			},
+			want: []string{"build", "--builder", "b",
+				"--label", "a.b=x y", "--label", "org.opencontainers.image.revision=abc",
+				"--annotation", "manifest:org.opencontainers.image.title=App", "--annotation", "manifest-descriptor[linux/arm64]:k=v",
+				"--secret", "id=netrc,src=/home/u/.netrc", "--secret", "id=npm,env=NPM_TOKEN", "--secret", `id=odd,"src=/tmp/a,b"`,
+				"--ssh", "default", "--ssh", "git=/k/id_ed25519,/k/id_rsa",
+				"--output", "type=image,name=r/app,push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true,rewrite-timestamp=true",
+				"--provenance", "mode=max", "--sbom", "generator=docker.io/xbuild/sbom:1", "app"},
 		},
 		{
 			name: "extra outputs",

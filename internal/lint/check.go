@@ -42,7 +42,7 @@ func check(file string, data []byte, env Env) (*dockerfile, []Finding) {
 	return df, out
 }
 
-// builtinFindings runs xbuild's own rules (XB001-XB009) on a parsed file.
+// builtinFindings runs xbuild's own rules (XB001-XB010) on a parsed file.
 func builtinFindings(df *dockerfile, env Env) []Finding {
 	var out []Finding
 	out = append(out, checkProxyEnv(df)...)
@@ -54,6 +54,7 @@ func builtinFindings(df *dockerfile, env Env) []Finding {
 	out = append(out, checkAddForCopy(df)...)
 	out = append(out, checkDockerignore(df, env)...)
 	out = append(out, checkCgoStatic(df, env.BuildArgs)...)
+	out = append(out, checkProxyArg(df)...)
 	return out
 }
 

@@ -1,4 +1,4 @@
-// Package lint is xbuild's Dockerfile gate: xbuild's own rules (XB000..XB009),
+// Package lint is xbuild's Dockerfile gate: xbuild's own rules (XB000..XB010),
 // BuildKit's build checks, and hadolint when it is installed, merged into one
 // deduplicated, sorted list of findings.
 //
@@ -25,6 +25,9 @@
 //     inside any other base image cannot be seen, and the message says so.
 //   - XB009 skips alpine-based builders that never install a C compiler:
 //     Go turns cgo off by itself when it finds none.
+//   - XB010 reports ARG HTTP_PROXY (any proxy name, any case) inside a
+//     stage only: a global ARG before FROM reaches no RUN step unless a
+//     stage declares it again, which is then the finding.
 //
 // BuildKit's checks run offline: base images resolve to an empty config, so
 // UndefinedVar is only kept where the whole environment is known (stages

@@ -149,7 +149,7 @@ func TestWriteSARIF(t *testing.T) {
 			t.Errorf("rule %v has no shortDescription", rule["id"])
 		}
 	}
-	wantRules := []string{"XB000", "XB001", "XB002", "XB003", "XB004", "XB005", "XB006", "XB007", "XB008", "XB009",
+	wantRules := []string{"XB000", "XB001", "XB002", "XB003", "XB004", "XB005", "XB006", "XB007", "XB008", "XB009", "XB010",
 		"DL3008", "FromAsCasing", "SC2086", "DL3059"}
 	if !reflect.DeepEqual(ruleIDs, wantRules) {
 		t.Errorf("rules %v, want %v", ruleIDs, wantRules)

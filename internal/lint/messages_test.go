@@ -20,7 +20,7 @@ func TestFindingDetails(t *testing.T) {
 			Rule: "XB000", Severity: SeverityError, File: "Dockerfile", Line: 2, Source: "xbuild", Hint: hint("XB000"),
 			Message: "BuildKit rejects this Dockerfile: unknown instruction: FORM (did you mean FROM?)",
 		}},
-		{"rules/xb001_proxy_env.Dockerfile", Env{DockerignoreExists: true}, 4, Finding{
+		{"rules/xb001_proxy_env.Dockerfile", Env{DockerignoreExists: true}, 5, Finding{
 			Rule: "XB001", Severity: SeverityError, File: "Dockerfile", Line: 5, Source: "xbuild", Hint: hint("XB001"),
 			Message: "ENV sets FTP_PROXY: the proxy setting (value not shown) is baked into the image and into every container started from it",
 		}},
@@ -84,6 +84,10 @@ func TestFindingDetails(t *testing.T) {
 		{"rules/xb009_cgo_distroless.Dockerfile", Env{DockerignoreExists: true}, 0, Finding{
 			Rule: "XB009", Severity: SeverityError, File: "Dockerfile", Line: 5, Source: "xbuild", Hint: hint("XB009"),
 			Message: `stage "build" runs go build without CGO_ENABLED=0 and the final stage copies from it (line 8), but the final stage is FROM gcr.io/distroless/static-debian12: a cgo-linked binary needs a C library there is none of, and will not start`,
+		}},
+		{"rules/xb010_proxy_arg.Dockerfile", Env{DockerignoreExists: true}, 0, Finding{
+			Rule: "XB010", Severity: SeverityError, File: "Dockerfile", Line: 3, Source: "xbuild", Hint: hint("XB010"),
+			Message: "ARG https_proxy declares a predefined proxy argument: RUN steps after it record its value (not shown) in the image history",
 		}},
 		{"rules/buildkit_checks.Dockerfile", Env{DockerignoreExists: true}, 3, Finding{
 			Rule: "LegacyKeyValueFormat", Severity: SeverityWarning, File: "Dockerfile", Line: 3, Source: "buildkit",
@@ -205,7 +209,7 @@ func TestRulesCatalogue(t *testing.T) {
 			t.Errorf("%s has no title or hint", r.ID)
 		}
 	}
-	want := []string{"XB000", "XB001", "XB002", "XB003", "XB004", "XB005", "XB006", "XB007", "XB008", "XB009"}
+	want := []string{"XB000", "XB001", "XB002", "XB003", "XB004", "XB005", "XB006", "XB007", "XB008", "XB009", "XB010"}
 	if strings.Join(ids, ",") != strings.Join(want, ",") {
 		t.Errorf("rule IDs = %v, want %v", ids, want)
 	}

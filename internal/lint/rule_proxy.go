@@ -35,3 +35,28 @@ func checkProxyEnv(df *dockerfile) []Finding {
 	}
 	return out
 }
+
+// checkProxyArg is XB010: a proxy build argument declared with ARG inside
+// a stage. Proxy arguments are predefined, so RUN steps see their
+// --build-arg values without a declaration, and undeclared they stay out
+// of the image history; declared, every RUN after the ARG records the
+// value (credentials and all) in the history of the image.
+func checkProxyArg(df *dockerfile) []Finding {
+	var out []Finding
+	for _, s := range df.stages {
+		for _, c := range s.cmds {
+			arg, ok := c.cmd.(*instructions.ArgCommand)
+			if !ok {
+				continue
+			}
+			for _, kv := range arg.Args {
+				if proxyVars[strings.ToUpper(kv.Key)] {
+					out = append(out, newFinding(df.file, "XB010", c.line(), fmt.Sprintf(
+						"ARG %s declares a predefined proxy argument: RUN steps after it record its value (not shown) in the image history",
+						kv.Key)))
+				}
+			}
+		}
+	}
+	return out
+}

@@ -26,7 +26,8 @@ var catalogue = []Rule{
 	{
 		ID: "XB002", Severity: SeverityError,
 		Title: "Secret in ENV or ARG, or a literal credential",
-		Hint: "Use a build secret: RUN --mount=type=secret,id=NAME,env=NAME ... with --secret id=NAME,env=NAME; " +
+		Hint: "Use a build secret: RUN --mount=type=secret,id=NAME,env=NAME ... in the Dockerfile, and " +
+			"xbuild build --secret id=NAME,env=NAME (or id=NAME,src=FILE; secrets: in xbuild.yaml) to pass it; " +
 			"ENV values are baked into the image and ARG values are recorded in its history and provenance.",
 	},
 	{
@@ -68,6 +69,12 @@ var catalogue = []Rule{
 		Title: "cgo-linked Go binary copied into an image without libc",
 		Hint: "Build a static binary: RUN CGO_ENABLED=0 go build ... " +
 			"(or ENV CGO_ENABLED=0 in the build stage).",
+	},
+	{
+		ID: "XB010", Severity: SeverityError,
+		Title: "Proxy variable declared with ARG",
+		Hint: "Remove the ARG: HTTP_PROXY, HTTPS_PROXY, NO_PROXY, FTP_PROXY and ALL_PROXY (any case) are predefined, " +
+			"so RUN steps get their --build-arg values without it, and only undeclared do they stay out of the image history.",
 	},
 }
 

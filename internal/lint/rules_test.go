@@ -48,10 +48,12 @@ func TestCheckFixtures(t *testing.T) {
 			"TARGETARCH": "arm64", "BUILDPLATFORM": "linux/amd64", "VERSION": "1.0", "GO_VERSION": "1.26.1",
 		}}, []string{"1 XB003", "1 XB003"}},
 		{"rules/xb000_syntax.Dockerfile", withIgnore, []string{"1 XB006", "2 XB000"}},
-		// ARG HTTP_PROXY (line 2) and PROXY_MODE/NO_PROXY_LIST (line 7) are fine.
+		// PROXY_MODE/NO_PROXY_LIST (line 7) are fine; ARG HTTP_PROXY (line 2) is XB010.
 		{"rules/xb001_proxy_env.Dockerfile", withIgnore, []string{
-			"3 XB001", "4 XB001", "4 XB001", "5 LegacyKeyValueFormat", "5 XB001", "6 XB001",
+			"2 XB010", "3 XB001", "4 XB001", "4 XB001", "5 LegacyKeyValueFormat", "5 XB001", "6 XB001",
 		}},
+		// the global ARG (line 1), HTTP_PROXY_HOST and PROXY_PORT (5) are fine
+		{"rules/xb010_proxy_arg.Dockerfile", withIgnore, []string{"3 XB010", "4 XB010", "8 XB010"}},
 		// GPG_KEY (6), *_PATH/*_FILE (7), a $VAR password (9) and an empty
 		// ENV TOKEN= (14) are not XB002; BuildKit's own check still flags 6 and 14.
 		{"rules/xb002_secrets.Dockerfile", withIgnore, []string{

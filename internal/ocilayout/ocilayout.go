@@ -66,15 +66,17 @@ type Source struct {
 // manifests of each source's top-level index (an image and its
 // attestations) or its image manifest. index.json points at that index,
 // named by names (the tags), as BuildKit names a multi-platform export.
+// annotations go on the merged index, descAnnotations on its descriptor in
+// index.json (buildx's index and index-descriptor annotation types).
 // It returns the merged index's descriptor.
-func Merge(dst string, sources []Source, names []string) (Descriptor, error) {
+func Merge(dst string, sources []Source, names []string, annotations, descAnnotations map[string]string) (Descriptor, error) {
 	if len(sources) == 0 {
 		return Descriptor{}, errors.New("no exports to merge")
 	}
 	if err := os.MkdirAll(filepath.Join(dst, "blobs", "sha256"), 0o755); err != nil {
 		return Descriptor{}, err
 	}
-	merged := Index{SchemaVersion: 2, MediaType: MediaTypeIndex}
+	merged := Index{SchemaVersion: 2, MediaType: MediaTypeIndex, Annotations: annotations}
 	seen := map[string]bool{}
 	for _, src := range sources {
 		top, err := readIndex(filepath.Join(src.Dir, "index.json"))
@@ -116,8 +118,15 @@ func Merge(dst string, sources []Source, names []string) (Descriptor, error) {
 		return Descriptor{}, err
 	}
 	top := desc
+	if len(names) > 0 || len(descAnnotations) > 0 {
+		top.Annotations = map[string]string{}
+		for k, v := range descAnnotations {
+			top.Annotations[k] = v
+		}
+	}
 	if len(names) > 0 {
-		top.Annotations = map[string]string{"io.containerd.image.name": names[0], "org.opencontainers.image.ref.name": refName(names[0])}
+		top.Annotations["io.containerd.image.name"] = names[0]
+		top.Annotations["org.opencontainers.image.ref.name"] = refName(names[0])
 	}
 	index, err := json.Marshal(Index{SchemaVersion: 2, MediaType: MediaTypeIndex, Manifests: []Descriptor{top}})
 	if err != nil {

@@ -63,7 +63,8 @@ func TestMerge(t *testing.T) {
 	armTop.Annotations = map[string]string{"io.containerd.image.name": "app:dev", "org.opencontainers.image.ref.name": "dev"}
 	writeIndexJSON(t, arm, armTop)
 
-	desc, err := Merge(dst, []Source{{Dir: amd, Platform: "linux/amd64"}, {Dir: arm, Platform: "linux/arm64"}}, []string{"registry.example.com/app:1.2.3"})
+	desc, err := Merge(dst, []Source{{Dir: amd, Platform: "linux/amd64"}, {Dir: arm, Platform: "linux/arm64"}}, []string{"registry.example.com/app:1.2.3"},
+		map[string]string{"org.opencontainers.image.title": "App"}, map[string]string{"team": "core"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +77,15 @@ func TestMerge(t *testing.T) {
 	if !reflect.DeepEqual(got.Manifests, want) {
 		t.Errorf("merged manifests:\n  %+v\nwant\n  %+v", got.Manifests, want)
 	}
+	if !reflect.DeepEqual(got.Annotations, map[string]string{"org.opencontainers.image.title": "App"}) {
+		t.Errorf("merged index annotations = %v", got.Annotations)
+	}
 	top, err := readIndex(filepath.Join(dst, "index.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantTop := desc
-	wantTop.Annotations = map[string]string{"io.containerd.image.name": "registry.example.com/app:1.2.3", "org.opencontainers.image.ref.name": "1.2.3"}
+	wantTop.Annotations = map[string]string{"team": "core", "io.containerd.image.name": "registry.example.com/app:1.2.3", "org.opencontainers.image.ref.name": "1.2.3"}
 	if len(top.Manifests) != 1 || !reflect.DeepEqual(top.Manifests[0], wantTop) {
 		t.Errorf("index.json = %+v, want %+v", top.Manifests, wantTop)
 	}
@@ -95,7 +99,7 @@ func TestMerge(t *testing.T) {
 	}
 
 	// a source that is not a layout is named in the error
-	if _, err := Merge(filepath.Join(dir, "bad"), []Source{{Dir: filepath.Join(dir, "nope"), Platform: "linux/s390x"}}, nil); err == nil || !strings.Contains(err.Error(), "the linux/s390x export") {
+	if _, err := Merge(filepath.Join(dir, "bad"), []Source{{Dir: filepath.Join(dir, "nope"), Platform: "linux/s390x"}}, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "the linux/s390x export") {
 		t.Errorf("err = %v", err)
 	}
 }

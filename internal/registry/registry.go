@@ -73,6 +73,9 @@ type Layer struct {
 	Digest    string `json:"digest"`
 	MediaType string `json:"mediaType"`
 	Size      int64  `json:"size"`
+	// Annotations are the layer descriptor's (an attestation layer's
+	// in-toto.io/predicate-type, say).
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // Image is one platform's image: manifest and config.
@@ -211,7 +214,7 @@ func (c *Client) Image(ctx context.Context, repo, digest string) (*Image, error)
 		out.History = append(out.History, h.CreatedBy)
 	}
 	for _, l := range m.Layers {
-		out.Layers = append(out.Layers, Layer{Digest: l.Digest.String(), MediaType: string(l.MediaType), Size: l.Size})
+		out.Layers = append(out.Layers, Layer{Digest: l.Digest.String(), MediaType: string(l.MediaType), Size: l.Size, Annotations: l.Annotations})
 	}
 	return out, nil
 }

@@ -32,6 +32,12 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 // digest. Every source must be in repo (a registry only links manifests of
 // the same repository).
 func (c *Client) PushIndex(ctx context.Context, repo string, sources []string) (string, error) {
+	return c.PushIndexAnnotated(ctx, repo, sources, nil)
+}
+
+// PushIndexAnnotated is PushIndex with annotations on the index itself
+// (buildx's --annotation index:KEY=VALUE).
+func (c *Client) PushIndexAnnotated(ctx context.Context, repo string, sources []string, annotations map[string]string) (string, error) {
 	if len(sources) == 0 {
 		return "", errors.New("no images to put in the index")
 	}
@@ -39,7 +45,7 @@ func (c *Client) PushIndex(ctx context.Context, repo string, sources []string) (
 	if err != nil {
 		return "", fmt.Errorf("%q is not a repository: %w", repo, err)
 	}
-	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Annotations: annotations}
 	seen := map[v1.Hash]bool{}
 	for _, src := range sources {
 		d, err := name.NewDigest(src)

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -138,5 +139,35 @@ func TestPushIndexRefusals(t *testing.T) {
 	d := strings.TrimPrefix(amd, host+"/team/app@")
 	if err := c.Tag(ctx, host+"/team/app", d, []string{host + "/team/other:1"}); err == nil || !strings.Contains(err.Error(), "is not in") {
 		t.Errorf("Tag into another repository: %v", err)
+	}
+}
+
+// Index annotations (buildx's --annotation index:K=V) are on the pushed
+// index; the platforms' descriptors are as without them.
+func TestPushIndexAnnotated(t *testing.T) {
+	host, _ := registryWith503(t, 0)
+	repo := host + "/team/app"
+	amd := platformPush(t, repo, "amd64")
+	c := &Client{Keychain: authn.NewMultiKeychain()}
+	ctx := context.Background()
+	plain, err := c.PushIndex(ctx, repo, []string{amd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := c.PushIndexAnnotated(ctx, repo, []string{amd}, map[string]string{"org.opencontainers.image.title": "App"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := name.NewDigest(repo + "@" + digest)
+	desc, err := remote.Get(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digest == plain || len(im.Annotations) != 1 || im.Annotations["org.opencontainers.image.title"] != "App" || len(im.Manifests) != 2 {
+		t.Errorf("annotated index %s (plain %s): %s", digest, plain, desc.Manifest)
 	}
 }

@@ -60,10 +60,14 @@ type Farm struct {
 		Busybox            string `json:"busybox"`
 		Golang             string `json:"golang"`
 		DockerfileFrontend string `json:"dockerfileFrontend"`
+		// SBOMGenerator is hack/sbom's image (BuildKit's SBOM generator
+		// protocol over syft), for --sbom-generator; "" on an older farm.
+		SBOMGenerator string `json:"sbomGenerator"`
 	} `json:"images"`
 	Docker          *FarmDocker `json:"docker,omitempty"` // nil when the farm runs without its docker node
 	DockerConfigDir string      `json:"dockerConfigDir"`
 	Hadolint        string      `json:"hadolint"` // "" when unavailable
+	Cosign          string      `json:"cosign"`   // the real cosign CLI; "" on an older farm
 	Buildctl        string      `json:"buildctl"`
 	Buildx          string      `json:"buildx"` // standalone buildx at the version xbuild embeds
 	Buildkitd       string      `json:"buildkitd"`

@@ -17,6 +17,9 @@ write_farm_json() {
   local bkv=$1 gov hl="" docker='null' tmp=$FARM/farm.json.tmp
   gov=$(go env GOVERSION 2>/dev/null); gov=${gov#go}
   [ -x "$FARM/bin/hadolint" ] && hl=$FARM/bin/hadolint
+  local cosign="" sbomgen=""
+  [ -x "$FARM/bin/cosign" ] && cosign=$FARM/bin/cosign
+  [ -f "$FARM/bin/sbom-generator.version" ] && sbomgen=$(sbom_generator_ref)
   if [ "$FARM_DOCKER" = 1 ]; then
     docker=$(jq -n --arg ep "tcp://$DOCKER_ADDR" --arg sock "unix://$DOCKER_SOCK" --arg cp "$CLIENT_DIR" \
       --arg img "127.0.0.1:$MIRROR_PORT/moby/buildkit:buildx-stable-1" --arg bkc "$FARM/conf/buildkitd-docker.toml" \
@@ -29,6 +32,7 @@ write_farm_json() {
      --arg reg "$REG_HOST" --arg mp "$MIRROR_PORT" --arg pp "$PUSH_PORT" --arg fp "$FAULT_PORT" --arg fa "$FAULT_ADMIN" \
      --arg user "$REG_USER" --arg pwf "$REG_PASSWORD_FILE" --arg dc "$FARM/docker" --arg hl "$hl" \
      --arg buildctl "$BUILDCTL" --arg buildkitd "$BUILDKITD" --arg bkv "$bkv" --arg gov "$gov" \
+     --arg cosign "$cosign" --arg sbomgen "$sbomgen" \
      --argjson docker "$docker" --argjson frontend "$([ "$FARM_FRONTEND" = 1 ] && echo true || echo false)" '
   {
     dir: $dir,
@@ -44,9 +48,11 @@ write_farm_json() {
                faulty: ($reg + ":" + $fp), faultyLoopback: ("127.0.0.1:" + $fp), faultAdmin: $fa,
                user: $user, passwordFile: $pwf},
     images: {busybox: ("docker.io/library/busybox:1.35"), golang: ("docker.io/library/golang:" + ($gov | split(".")[0:2] | join("."))),
-             dockerfileFrontend: (if $frontend then "docker.io/docker/dockerfile:1" else "" end)},
+             dockerfileFrontend: (if $frontend then "docker.io/docker/dockerfile:1" else "" end),
+             sbomGenerator: $sbomgen},
     dockerConfigDir: $dc,
     hadolint: $hl,
+    cosign: $cosign,
     buildctl: $buildctl,
     buildx: ($dir + "/bin/buildx"),
     buildkitd: $buildkitd,
@@ -76,6 +82,8 @@ export XBUILD_FARM_DOCKER_CONFIG=$FARM/docker             # copy it and point DO
 export XBUILD_FARM_BUILDCTL=$BUILDCTL
 export XBUILD_FARM_BUILDKIT_VERSION=$bkv
 export XBUILD_FARM_HADOLINT=$([ -x "$FARM/bin/hadolint" ] && echo "$FARM/bin/hadolint")
+export XBUILD_FARM_COSIGN=$([ -x "$FARM/bin/cosign" ] && echo "$FARM/bin/cosign")   # the real cosign CLI
+export XBUILD_FARM_SBOM_GENERATOR=$([ -f "$FARM/bin/sbom-generator.version" ] && sbom_generator_ref)   # xbuild build --sbom --sbom-generator ...
 EOF
   if [ "$FARM_DOCKER" = 1 ]; then
     cat >>"$FARM/env.sh.tmp" <<EOF
