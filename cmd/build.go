@@ -85,7 +85,8 @@ func newBuildCmd(f *Factory, runF func(context.Context, *buildOptions) error) *c
 		Short: "Lint, build every platform on a native node, push one manifest and verify it",
 		Long: `Build a multi-platform image:
 
-  1. lint    hadolint + built-in rules; errors stop here, before any node is contacted
+  1. lint    hadolint + built-in rules, while the nodes are health-checked; errors
+             stop here, before anything is built
   2. plan    check the nodes (in parallel, bounded) and route each platform to the
              healthy native node with the fewest running builds (then the lowest
              latency); with --allow-emulation, to an emulated node when no native
@@ -414,15 +415,15 @@ func buildOpener(f *Factory, c config.Config, dryRun bool, secrets *redact.Redac
 	}
 	return pipeline.Opener{
 		Nodes: func() ([]nodes.Node, error) {
-			var all []nodes.Node
-			var corrupt []error
-			if dryRun {
-				dir, err := f.StateDir()
-				if err != nil {
-					return nil, err
-				}
-				all, corrupt = nodes.ListReadOnly(dir)
-			} else {
+			dir, err := f.StateDir()
+			if err != nil {
+				return nil, err
+			}
+			// read-only first: a dry run writes nothing, and a machine with
+			// no registry gets none made (the nodes are listed while lint
+			// runs, and a failed lint leaves the config dir as it was)
+			all, corrupt := nodes.ListReadOnly(dir)
+			if !dryRun && (len(all) > 0 || len(corrupt) > 0) {
 				st, err := openStore()
 				if err != nil {
 					return nil, err

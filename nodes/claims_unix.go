@@ -15,7 +15,7 @@ func holdFile(path string, data []byte) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flockNB(f, syscall.LOCK_EX); err != nil {
 		_ = f.Close()
 		_ = os.Remove(path)
 		return nil, err
@@ -39,7 +39,7 @@ func fileHeld(path string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	err = flockNB(f, syscall.LOCK_SH)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return true, nil
 	}
@@ -48,4 +48,17 @@ func fileHeld(path string) (bool, error) {
 	}
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return false, nil
+}
+
+// flockNB takes a non-blocking flock of kind how on f, trying again (a
+// bounded number of times) when a signal interrupts the call: an
+// interrupted check must not read as "no one holds this claim".
+func flockNB(f *os.File, how int) error {
+	var err error
+	for range 100 {
+		if err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -41,6 +42,8 @@ type fakeEngine struct {
 	// the build's context ends, as a build on a lost node does); an error
 	// fails the build.
 	onBuild func(ctx context.Context, spec engine.BuildSpec) error
+	// probed counts the node probes (health checks).
+	probed atomic.Int32
 	// pushes, when set, is the digest a platform's build pushes (by
 	// platform) instead of "sha256:push-ARCH".
 	pushes map[string]string
@@ -138,6 +141,7 @@ func (e *fakeEngine) ImagetoolsCreate(ctx context.Context, tags, sources []strin
 }
 
 func (e *fakeEngine) Probe(_ context.Context, t engine.ProbeTarget) (*engine.ProbeResult, error) {
+	e.probed.Add(1)
 	return &engine.ProbeResult{BuildKitVersion: "v0.34.2", Platforms: e.probes[t.Endpoint]}, nil
 }
 

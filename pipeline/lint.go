@@ -8,7 +8,9 @@ import (
 	"github.com/xbuild-dev/xbuild/internal/lint"
 )
 
-// LintStep runs hadolint and the built-in rules before any node is contacted.
+// LintStep runs hadolint and the built-in rules before anything is built.
+// The nodes are health-checked meanwhile (see startPrefetch): the plan
+// step routes on those checks once lint has passed.
 type LintStep struct{}
 
 // Name implements Step.
@@ -27,6 +29,7 @@ func (LintStep) Skip(s *State) (bool, string) {
 
 // Run implements Step.
 func (LintStep) Run(ctx context.Context, s *State) error {
+	s.startPrefetch(ctx)
 	res, err := RunLint(ctx, s.Lint, s.Config)
 	if err != nil {
 		return fmt.Errorf("%s", s.Secrets.String(err.Error()))
@@ -52,7 +55,7 @@ func (LintStep) Run(ctx context.Context, s *State) error {
 		}
 	}
 	if res.Failed(th) {
-		return fmt.Errorf("%s has findings at or above the failure threshold %q; nothing was built and no node was contacted (fix them, add `# xbuild ignore=RULE` above the line, or change lint.failure-threshold)",
+		return fmt.Errorf("%s has findings at or above the failure threshold %q; nothing was built (fix them, add `# xbuild ignore=RULE` above the line, or change lint.failure-threshold)",
 			s.Config.Dockerfile, s.Config.Lint.FailureThreshold)
 	}
 	return nil

@@ -61,6 +61,7 @@ type Timing struct {
 // printed: the Finally steps do not run either.
 func Run(ctx context.Context, s *State, steps []Step) error {
 	defer func() { s.Claims.Close() }()
+	defer s.stopPrefetch()
 	if err := registerSecrets(s); err != nil {
 		return err
 	}
@@ -96,9 +97,11 @@ func Run(ctx context.Context, s *State, steps []Step) error {
 			continue // a Finally step's own failure does not hide the first one
 		}
 		if err != nil && ctx.Err() != nil {
+			s.stopPrefetch()
 			return s.interrupted(ctx, st, err)
 		}
 		if err != nil {
+			s.stopPrefetch() // a failed lint: its overlapped node checks are not needed
 			failed = wrapStep(ctx, st, err)
 			s.Failed = failed
 			continue

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -323,32 +325,76 @@ func TestPipelineRefusesWithoutEmulation(t *testing.T) {
 	}
 }
 
-func TestPipelineLintErrorStopsBeforeAnyNode(t *testing.T) {
+func TestPipelineLintErrorStopsBeforeAnyBuild(t *testing.T) {
 	h := newHarness(t, pushConfig())
 	h.state.Lint = func(context.Context, lint.Options) (*lint.Result, error) {
 		return &lint.Result{Findings: []lint.Finding{{Rule: "XB001", Severity: lint.SeverityError, File: "Dockerfile", Line: 2, Message: "ENV sets HTTP_PROXY"}}, Notices: []string{}}, nil
 	}
-	// nothing opened yet: every dependency comes through Open, which lint
-	// must not call
+	// the nodes may be health-checked while lint runs; the registry, the
+	// node store (claims) and any build wait for lint to pass
+	var mu sync.Mutex
 	var opened []string
+	open := func(what string) {
+		mu.Lock()
+		defer mu.Unlock()
+		opened = append(opened, what)
+	}
+	nodeList, checker := h.state.Nodes, h.state.Checker
 	h.state.Engine, h.state.Nodes, h.state.Store, h.state.Checker, h.state.Registry = nil, nil, nil, nil, nil
 	h.state.Open = Opener{
-		Nodes:    func() ([]nodes.Node, error) { opened = append(opened, "nodes"); return nil, nil },
-		Store:    func() (*nodes.Store, error) { opened = append(opened, "store"); return nil, errors.New("no") },
-		Engine:   func() (engine.Engine, error) { opened = append(opened, "engine"); return h.eng, nil },
-		Checker:  func(engine.Engine) *nodes.Checker { opened = append(opened, "checker"); return nil },
-		Registry: func() (Registry, error) { opened = append(opened, "registry"); return nil, errors.New("no") },
+		Nodes:    func() ([]nodes.Node, error) { open("nodes"); return nodeList, nil },
+		Store:    func() (*nodes.Store, error) { open("store"); return nil, errors.New("no") },
+		Engine:   func() (engine.Engine, error) { open("engine"); return h.eng, nil },
+		Checker:  func(engine.Engine) *nodes.Checker { open("checker"); return checker },
+		Registry: func() (Registry, error) { open("registry"); return nil, errors.New("no") },
 	}
 	err := Run(context.Background(), h.state, Steps())
 	var se *StepError
-	if !errors.As(err, &se) || se.Step != "lint" || !strings.Contains(err.Error(), "no node was contacted") {
+	if !errors.As(err, &se) || se.Step != "lint" || !strings.Contains(err.Error(), "nothing was built") {
 		t.Fatalf("want a lint error, got %v", err)
 	}
-	if h.dialer.dials != 0 || len(h.eng.Calls()) != 0 || len(h.eng.builds) != 0 || len(opened) != 0 {
-		t.Errorf("nodes were contacted or dependencies opened: dials=%d buildx=%q builds=%d opened=%q", h.dialer.dials, h.eng.Calls(), len(h.eng.builds), opened)
+	if h.state.prefetch != nil {
+		t.Error("the pipeline returned with its node checks still running")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(h.eng.builds) != 0 || slices.Contains(opened, "store") || slices.Contains(opened, "registry") || stepNames(h.state.Timings) != "lint report" {
+		t.Errorf("something ran after the failed lint: builds=%d opened=%q timings=%+v", len(h.eng.builds), opened, h.state.Timings)
 	}
 	if !strings.Contains(h.err.String(), "Dockerfile:2 error XB001") {
-		t.Errorf("finding not shown:\n%s", h.err)
+		t.Errorf("the finding was not printed:\n%s", h.err)
+	}
+}
+
+// Lint and the node health checks overlap: the checks have dialled the
+// nodes before lint returns, and the plan step routes on those checks
+// without dialling again.
+func TestPipelineLintOverlapsHealthChecks(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	h.state.Registry = pushedRegistry("gzip")
+	dials := func() int { return int(h.eng.probed.Load()) }
+	var during int
+	h.state.Lint = func(ctx context.Context, _ lint.Options) (*lint.Result, error) {
+		// bounded: 500 polls of 10 ms
+		for i := 0; i < 500 && dials() < 3; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		during = dials()
+		return &lint.Result{}, nil
+	}
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	if during < 3 {
+		t.Errorf("lint finished with %d node probe(s) made: the health checks did not run while it did", during)
+	}
+	if after := dials(); after != during {
+		t.Errorf("the plan step checked the nodes again: %d probes during lint, %d in all", during, after)
+	}
+	for _, want := range []string{"amd1", "arm1", "node(s) checked in"} {
+		if !strings.Contains(h.err.String(), want) {
+			t.Errorf("the plan's health lines lack %q:\n%s", want, h.err)
+		}
 	}
 }
 

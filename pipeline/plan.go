@@ -27,6 +27,7 @@ func (PlanStep) String() string { return "checking nodes and routing platforms" 
 // Run implements Step.
 func (PlanStep) Run(ctx context.Context, s *State) error {
 	c := s.Config
+	s.waitPrefetch() // the checks started with lint own the nodes, engine and checker until done
 	all, err := s.nodeList()
 	if err != nil {
 		return err
@@ -146,17 +147,23 @@ func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*n
 		return nil, err
 	}
 	start := s.now()
-	s.Health = checker.Check(ctx, candidates)
+	health, took, prefetched := s.takePrefetch(candidates)
+	if prefetched {
+		s.Health = health // checked while lint ran
+	} else {
+		s.Health = checker.Check(ctx, candidates)
+		took = s.now().Sub(start)
+	}
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx) // Ctrl-C: the cancelled checks say nothing about the nodes
 	}
-	health := map[string]nodes.Health{}
+	byNode := map[string]nodes.Health{}
 	for _, h := range s.Health {
-		health[h.Node] = h
+		byNode[h.Node] = h
 		s.Log.Info("%s", healthLine(h))
 	}
-	s.Log.Info("%s", checkedLine(len(candidates), s.now().Sub(start)))
-	req := nodes.RouteRequest{Platforms: s.Config.Platforms, Nodes: candidates, Health: health, AllowEmulation: s.Config.AllowEmulation}
+	s.Log.Info("%s", checkedLine(len(candidates), took))
+	req := nodes.RouteRequest{Platforms: s.Config.Platforms, Nodes: candidates, Health: byNode, AllowEmulation: s.Config.AllowEmulation}
 	if req.Pins, err = nodes.ResolvePins(pinsOf(s.Config.Nodes), s.Config.Platforms, candidates); err != nil {
 		return nil, err
 	}

@@ -152,6 +152,8 @@ type State struct {
 	supply supplyState
 
 	nodesListed bool
+	// prefetch checks the nodes while lint runs (see startPrefetch).
+	prefetch *healthPrefetch
 	// exportDir holds the platforms' exports of the outputs xbuild
 	// merges; exported is the merged OCI index, when there is one.
 	exportDir string

@@ -48,7 +48,7 @@ proxy:
   ftp: ""
   all: ""
 
-# Lint gate, run before any node is contacted (also: xbuild lint).
+# Lint gate, run before anything is built (also: xbuild lint).
 lint:
   enabled: true
   # hadolint binary; empty looks it up on PATH. Built-in rules always run.
