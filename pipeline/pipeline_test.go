@@ -784,3 +784,20 @@ func TestDryRunWithNowhereToBuild(t *testing.T) {
 		}
 	}
 }
+
+// Claims only spread concurrent runs: a config dir that cannot hold them
+// (here claims is a file, as good as a full disk) costs a warning, not the
+// build.
+func TestPipelineBuildsWhenClaimsCannotBeWritten(t *testing.T) {
+	h := newHarness(t, pushConfig())
+	h.state.Registry = pushedRegistry("gzip")
+	if err := os.WriteFile(filepath.Join(h.state.StateDir, "claims"), []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), h.state, Steps()); err != nil {
+		t.Fatalf("Run: %v\n%s", err, h.err)
+	}
+	if !strings.Contains(h.err.String(), "the build claims were not recorded") || len(h.eng.builds) != 2 {
+		t.Errorf("builds %d, stderr:\n%s", len(h.eng.builds), h.err)
+	}
+}

@@ -181,12 +181,22 @@ func routeRegistered(ctx context.Context, s *State, candidates []nodes.Node) (*n
 	if err != nil {
 		return nil, err
 	}
+	var routeErr error
 	plan, claims, err := st.RouteClaimed(func(claimed map[string]int) (*nodes.Plan, error) {
 		req.Claimed = claimed
-		return nodes.RouteWith(req)
+		plan, err := nodes.RouteWith(req)
+		routeErr = err
+		return plan, err
 	})
+	if routeErr != nil {
+		return nil, routeErr
+	}
 	if err != nil {
-		return nil, err
+		// claims only spread concurrent runs: a config dir that cannot
+		// hold them (a full disk) costs that, not the build
+		s.Log.Warn("the build claims were not recorded (%v): concurrent xbuild runs on this machine may pick the same nodes", err)
+		req.Claimed = nil
+		return nodes.RouteWith(req)
 	}
 	s.Claims = claims
 	return plan, nil

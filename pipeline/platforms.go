@@ -297,13 +297,23 @@ func (b *platformBuilder) reroute(ctx context.Context, p string, lost []string) 
 		health[h.Node] = h
 	}
 	// the platform's claim moves with it, under the claims lock
+	var routed *nodes.Assignment
+	var routeErr error
 	a, err := s.Claims.Reroute(p, func(claimed map[string]int) (*nodes.Assignment, error) {
 		plan, err := nodes.RouteWith(nodes.RouteRequest{Platforms: []string{p}, Nodes: rest, Health: health, AllowEmulation: s.Config.AllowEmulation, Claimed: claimed})
 		if err != nil {
+			routeErr = err
 			return nil, err
 		}
-		return &plan.Assignments[0], nil
+		routed = &plan.Assignments[0]
+		return routed, nil
 	})
+	if err != nil && routeErr == nil && routed != nil {
+		// routed, but the claim could not be written (a full disk): the
+		// failover goes on without it
+		s.Log.Warn("%s: the build claim on %s was not recorded (%v)", p, routed.Node, err)
+		a, err = routed, nil
+	}
 	if err != nil {
 		return nil, strings.TrimPrefix(err.Error(), p+": ")
 	}

@@ -91,6 +91,11 @@ if [ "${FARM_K8S:-0}" = 1 ]; then
   step_begin "k8s: single-node Kubernetes $K8S_VERSION (opt-in, FARM_K8S=1)" "about 1 min; 11 min more to compile it the first time"
   k8s_up
   step_end
+elif [ -e "$K8S_DIR/enabled" ]; then
+  # a cluster from an earlier FARM_K8S=1 up: the farm asked for now has none
+  # (the e2e would otherwise find it marked up, and maybe dead)
+  say "== k8s: not asked for (FARM_K8S=1 to keep it): taking the earlier cluster down"
+  k8s_down
 fi
 
 write_farm_json "$BK_VERSION"

@@ -199,3 +199,21 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("template values differ from Defaults(): %+v", c)
 	}
 }
+
+// A tag is appended to image unless it is a whole reference already:
+// docker's short NAME:TAG (app:dev, as --load users write it) is one.
+func TestIsFullRef(t *testing.T) {
+	for tag, want := range map[string]bool{
+		"1.0": false, "latest": false, "app": false,
+		"app:dev": true, "r.example/app": true, "r.example:5000/app:1": true, "app@sha256:abc": true,
+	} {
+		if got := IsFullRef(tag); got != want {
+			t.Errorf("IsFullRef(%q) = %v, want %v", tag, got, want)
+		}
+	}
+	c := Defaults()
+	c.Tags = []string{"app:dev"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("-t app:dev without an image: %v", err)
+	}
+}

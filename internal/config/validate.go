@@ -217,9 +217,11 @@ func CheckBuildArgName(name string) error {
 	return nil
 }
 
-// IsFullRef reports whether a tag is already a whole image reference.
+// IsFullRef reports whether a tag is already a whole image reference:
+// REPO/NAME..., NAME@DIGEST or NAME:TAG (docker's short form, app:dev; a
+// bare tag never holds a colon).
 func IsFullRef(tag string) bool {
-	return strings.ContainsAny(tag, "/@")
+	return strings.ContainsAny(tag, "/@:")
 }
 
 // Refs returns the image references to tag: each tag appended to Image, or

@@ -191,7 +191,7 @@ func TestCIRunnersBuildByDigestThenMerge(t *testing.T) {
 		for _, s := range decodeReport(t, stdout).Steps {
 			steps = append(steps, s.Step)
 		}
-		if strings.Join(steps, " ") != "merge verify publish" {
+		if strings.Join(steps, " ") != "merge verify sign publish" {
 			t.Errorf("steps %v: the tags must come after verify", steps)
 		}
 		// the index was pushed by digest, verified, and only then tagged

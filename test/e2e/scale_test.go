@@ -312,6 +312,11 @@ func farmK8s(t *testing.T) k8sFacts {
 	if err := json.Unmarshal(b, &k); err != nil {
 		t.Fatalf("k8s.json: %v", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", k.Kubeconfig, "get", "--raw", "/readyz").CombinedOutput(); err != nil {
+		t.Fatalf("the cluster is marked up but its API server does not answer (%v: %s): run FARM_K8S=1 make farm-up again", err, strings.TrimSpace(string(out)))
+	}
 	return k
 }
 

@@ -8,7 +8,9 @@ package e2e
 // the SBOM, git for the labels.
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -227,13 +229,20 @@ func TestSupplyReleaseSBOMSignLabels(t *testing.T) {
 	e := envFor(t)
 	dir := t.TempDir()
 	password := "xb-e2e-cosign-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	// cosign looks up Sigstore's TUF repository even for a key and no
+	// transparency log: a TUF root whose mirror is a closed local port
+	// keeps that lookup on this machine (it fails, cosign goes on)
+	tufRoot := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tufRoot, "remote.json"), []byte(`{"mirror":"http://127.0.0.1:9"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cosign := func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, cosignBin, args...)
 		cmd.Dir = dir
 		cmd.Env = envList(map[string]string{"PATH": os.Getenv("PATH"), "HOME": e.Home, "DOCKER_CONFIG": e.DockerConfig,
-			"SSL_CERT_FILE": farm.CABundle, "COSIGN_PASSWORD": password})
+			"SSL_CERT_FILE": farm.CABundle, "COSIGN_PASSWORD": password, "TUF_ROOT": tufRoot})
 		out, err := cmd.CombinedOutput()
 		t.Logf("cosign %s (%v)", strings.Join(args, " "), err)
 		return string(out), err
@@ -383,7 +392,7 @@ func TestSupplyReleaseSBOMSignLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged, err := mutate.Append(base, mutate.Addendum{Layer: static.NewLayer([]byte("forged"), types.OCIUncompressedLayer)})
+	forged, err := mutate.Append(base, mutate.Addendum{Layer: static.NewLayer(forgedLayer(t), types.OCILayer)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,4 +484,27 @@ func TestSupplyReproducibleOnTwoNodes(t *testing.T) {
 	if digests[0] != digests[1] {
 		t.Errorf("two reproducible builds of the same commit differ: %s (amd1) and %s (amd2)", digests[0], digests[1])
 	}
+}
+
+// forgedLayer is a gzipped tar holding one file, a well-formed layer: what
+// gives the tampered image away is its signature, not a broken layer.
+func forgedLayer(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	body := []byte("forged\n")
+	if err := tw.WriteHeader(&tar.Header{Name: "forged", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
