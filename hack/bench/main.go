@@ -8,7 +8,7 @@
 // session, in a rotating order, and are compared as ratios of medians.
 //
 // Knobs (environment): BENCH_N (repetitions, default 5), BENCH_ONLY (a
-// comma list of P1..P7, R1, R2, P9 and MB for the Go micro-benchmarks),
+// comma list of P1..P9, R1, R2 and MB for the Go micro-benchmarks),
 // BENCH_P7_SLEEP (also P9's wait workload), BENCH_P9_WORK (MiB hashed by
 // P9's cpu workload, default 1000), BENCH_R2_TRIALS (default 10),
 // BENCH_DEADLINE (default 3h), BENCH_OUT (default docs/BENCHMARKS.md).
@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -150,6 +151,14 @@ func mainErr(ctx context.Context, out, xbuild, state string) error {
 		h.secrets = append(h.secrets, strings.TrimSpace(string(pw)))
 	}
 
+	commit, dirty, err := treeState(h.repo, out)
+	if err != nil {
+		return err
+	}
+	if dirty && os.Getenv("BENCH_ALLOW_DIRTY") != "1" {
+		return fmt.Errorf("the tree has uncommitted changes (git status): commit them first, so that %s names the commit it measured, or set BENCH_ALLOW_DIRTY=1 for a trial run (the document then claims no commit)", out)
+	}
+
 	only := map[string]bool{}
 	for _, id := range strings.Split(os.Getenv("BENCH_ONLY"), ",") {
 		if id = strings.ToUpper(strings.TrimSpace(id)); id != "" {
@@ -170,6 +179,10 @@ func mainErr(ctx context.Context, out, xbuild, state string) error {
 
 	doc := loadDoc(out)
 	doc.Schema = 1
+	doc.Commit, doc.Dirty = commit, dirty
+	if len(only) == 0 {
+		doc.Sections = map[string]*Section{} // a whole run: nothing kept from earlier runs (their history still is)
+	}
 	started := time.Now()
 	doc.Generated = started.UTC().Format("2006-01-02 15:04 UTC")
 	doc.Machine = h.machine()
@@ -189,6 +202,7 @@ func mainErr(ctx context.Context, out, xbuild, state string) error {
 		{"P3", h.p3, "about 30 min: each emulated compile takes 4-6 min"},
 		{"R1", h.r1, "about 7 min: a failed run, its re-run and arm64 alone, N times"},
 		{"R2", h.r2, "about 10 min: 10 trials with the arm64 node cut off, and N clean builds"},
+		{"P8", h.p8, "about 5 min per repetition: pruned nodes, registry caches written and read back"},
 		{"P9", h.p9, "about 2 min per repetition: 4 builds at once on 1 and on 2 nodes per platform, two workloads"},
 	}
 	var ran []string
@@ -204,7 +218,10 @@ func mainErr(ctx context.Context, out, xbuild, state string) error {
 			failed = append(failed, sec.id+" (BENCH_DEADLINE reached)")
 			continue
 		}
-		s := &Section{ID: sec.id, N: h.n, Date: time.Now().UTC().Format("2006-01-02 15:04 UTC")}
+		s := &Section{ID: sec.id, N: h.n, Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Commit: commit}
+		if dirty {
+			s.Commit = commit + " + uncommitted changes"
+		}
 		logf("== %s (%s)", sec.id, sec.est)
 		load0 := loadavg()
 		t0 := time.Now()
@@ -367,4 +384,29 @@ func osRelease() string {
 		}
 	}
 	return "?"
+}
+
+// treeState is the commit checked out in repo and whether the tree has
+// uncommitted changes to tracked files (the output document aside: an
+// earlier run wrote it).
+func treeState(repo, out string) (commit string, dirty bool, err error) {
+	c, err := exec.Command("git", "-C", repo, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "", false, fmt.Errorf("git rev-parse HEAD in %s: %w", repo, err)
+	}
+	st, err := exec.Command("git", "-C", repo, "status", "--porcelain", "--untracked-files=no").Output()
+	if err != nil {
+		return "", false, fmt.Errorf("git status in %s: %w", repo, err)
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return "", false, err
+	}
+	rel, _ := filepath.Rel(repo, abs)
+	for _, line := range strings.Split(strings.TrimRight(string(st), "\n"), "\n") {
+		if len(line) > 3 && line[3:] != rel {
+			dirty = true
+		}
+	}
+	return strings.TrimSpace(string(c)), dirty, nil
 }
