@@ -13,15 +13,15 @@ import (
 // Doc is everything docs/BENCHMARKS.md shows. It is also embedded in the
 // file as JSON, so a partial run (BENCH_ONLY) keeps the other sections.
 type Doc struct {
-	Schema    int                 `json:"schema"`
-	Generated string              `json:"generated"`
+	Schema    int    `json:"schema"`
+	Generated string `json:"generated"`
 	// Commit is the commit the run measured; Dirty says the tree had
 	// uncommitted changes (BENCH_ALLOW_DIRTY=1), and then no figure is
 	// claimed for the commit.
-	Commit string `json:"commit"`
-	Dirty  bool   `json:"dirty,omitempty"`
-	Machine   Machine             `json:"machine"`
-	Sections  map[string]*Section `json:"sections"`
+	Commit   string              `json:"commit"`
+	Dirty    bool                `json:"dirty,omitempty"`
+	Machine  Machine             `json:"machine"`
+	Sections map[string]*Section `json:"sections"`
 }
 
 // Machine is the machine and the versions of the run.
