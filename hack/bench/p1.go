@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -237,6 +239,11 @@ func (h *harness) p1(s *Section) error {
 			{"xbuild total", "wall", num(med(full))},
 		},
 	})
+	if prof, err := h.initProfile(rec, 3*h.n); err != nil {
+		s.note("startup profile: %v", err)
+	} else {
+		s.Tables = append(s.Tables, prof)
+	}
 	s.Summary = []Summary{{ID: "P1", What: "xbuild build / plain buildx build, warm cache (ratio of medians)",
 		Measured: fmt.Sprintf("%.2f (%+.0f ms)", ratio, med(full)-med(plain)), Target: "≤ 1.03", Met: metWord(ratio <= 1.03)}}
 	return nil
@@ -255,4 +262,51 @@ func realPath(p string) string {
 		return r
 	}
 	return p
+}
+
+// initProfile runs `xbuild version` with GODEBUG=inittrace=1 n times and
+// tables the package init time: the total and the slowest packages
+// (medians over the runs). Every xbuild process pays it, the per-platform
+// `xbuild buildx` children of a build too.
+func (h *harness) initProfile(rec *recorder, n int) (Table, error) {
+	c := cmd{Prog: h.xbuild, Args: []string{"version"}, Env: append(os.Environ(), "GODEBUG=inittrace=1"), Timeout: time.Minute}
+	rec.add(c, fmt.Sprintf("%d times, package init times from the Go runtime's init trace", n))
+	totals := []float64{}
+	per := map[string][]float64{}
+	for range n {
+		r := run(h.ctx, c)
+		if !r.ok() {
+			return Table{}, fmt.Errorf("xbuild version: %s", r.tail())
+		}
+		total := 0.0
+		for _, line := range strings.Split(string(r.Stderr), "\n") {
+			// init PKG @0.5 ms, 0.12 ms clock, 1024 bytes, 10 allocs
+			f := strings.Fields(line)
+			if len(f) < 6 || f[0] != "init" || f[5] != "clock," {
+				continue
+			}
+			v, err := strconv.ParseFloat(f[4], 64)
+			if err != nil {
+				continue
+			}
+			total += v
+			per[f[1]] = append(per[f[1]], v)
+		}
+		totals = append(totals, total)
+	}
+	if len(per) == 0 {
+		return Table{}, fmt.Errorf("no init trace in xbuild version's stderr")
+	}
+	t := Table{Title: fmt.Sprintf("Startup profile: package init of the xbuild binary (GODEBUG=inittrace=1, %d runs, medians, ms):", n),
+		Header: []string{"package", "init ms"}}
+	t.Rows = append(t.Rows, []string{"all packages", fmt.Sprintf("%.1f", median(totals))})
+	names := make([]string, 0, len(per))
+	for k := range per {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return median(per[names[i]]) > median(per[names[j]]) })
+	for _, k := range names[:min(6, len(names))] {
+		t.Rows = append(t.Rows, []string{k, fmt.Sprintf("%.2f", median(per[k]))})
+	}
+	return t, nil
 }
