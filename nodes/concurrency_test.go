@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -296,5 +297,10 @@ func TestScaleHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("done")
+	// the claims must outlive the wait: once unreachable, the garbage
+	// collector may close their files (os.File's finalizer), and with them
+	// the locks that make them live (what the flaky "live claims while the
+	// builds ran" failures were)
+	runtime.KeepAlive(claims)
 	os.Exit(0) // the claims stay unreleased: the kernel drops their locks
 }
