@@ -91,21 +91,28 @@ func (h *harness) p1(s *Section) error {
 	if err != nil {
 		return err
 	}
-	if len(tr.Creates) == 0 {
-		return fmt.Errorf("xbuild --debug printed no buildx create")
-	}
 	bxCfg, err := h.dockerConfig("bx-p1-docker")
 	if err != nil {
 		return err
 	}
 	bxEnv := h.buildxEnv(bxCfg)
-	for _, c := range tr.Creates {
-		if _, err := h.must(rec, cmd{Prog: h.buildx, Args: c, Env: bxEnv, Timeout: time.Minute}, "setup, once: the builder xbuild's plan uses"); err != nil {
+	// xbuild builds each platform on its node's own builder, by digest; a
+	// buildx user builds both platforms in one build on one builder over
+	// the same two nodes and pushes one manifest list: that is the baseline
+	_ = h.exec(rec, cmd{Prog: h.buildx, Args: []string{"rm", "p1bx"}, Env: bxEnv, Timeout: time.Minute}, "setup: an earlier run's builder, if any")
+	for i, n := range []nodeReg{
+		{name: "amd1", role: "amd64", builder: "p1bx", platforms: []string{"linux/amd64"}},
+		{name: "arm1", role: "arm64", builder: "p1bx", platforms: []string{"linux/arm64"}},
+	} {
+		if _, err := h.must(rec, cmd{Prog: h.buildx, Args: h.remoteCreateArgs("p1bx", n, i > 0), Env: bxEnv, Timeout: time.Minute}, "setup, once: one buildx builder over the two nodes xbuild routes to"); err != nil {
 			return err
 		}
 	}
-	// xbuild always adds these two to the build it runs (engine.RunBuild).
-	bxBuild := slices.Clone(tr.Build)
+	bxBuild, err := plainBuildxArgs(tr.Build, "p1bx", "linux/amd64,linux/arm64", ref)
+	if err != nil {
+		return err
+	}
+	// xbuild always adds these two to the builds it runs (engine.RunBuild).
 	ctxArg := bxBuild[len(bxBuild)-1]
 	bxBuild = append(bxBuild[:len(bxBuild)-1], "--metadata-file", filepath.Join(h.tmp, "p1-metadata.json"), "--progress", "rawjson", ctxArg)
 	bx := cmd{Prog: h.buildx, Args: bxBuild, Dir: dir, Env: bxEnv}
@@ -200,8 +207,11 @@ func (h *harness) p1(s *Section) error {
 		"examples/go-service (its own xbuild.yaml: zstd level 19, lint threshold info, 3 MB budget), built for linux/amd64 and linux/arm64 " +
 			"on the farm's amd64 and arm64 nodes and pushed to the farm registry, with a warm cache (every step cached; one warm-up run of each first). " +
 			"xbuild runs as a user runs it; plain buildx is the standalone binary built from the same module version, " +
-			"run with the builder and the exact argument list `xbuild build --debug` printed (xbuild's plan builder, created once with the same `buildx create` commands), " +
-			"plus the `--metadata-file FILE --progress rawjson` xbuild always adds. Both push the same tag.",
+			"run as a buildx user runs it: one builder over the same two nodes (`buildx create` / `--append`, remote driver, the farm's client certificate) and " +
+			"one build of both platforms pushing one manifest list, with the argument list of xbuild's own per-platform builds (`xbuild build --debug`: " +
+			"labels, output with the same compression, provenance) rewritten for that builder, both platforms and the tag, " +
+			"plus the `--metadata-file FILE --progress rawjson` xbuild always adds. Both push the same tag. xbuild instead runs one build per platform on " +
+			"its node's own builder, pushes each by digest, assembles the index, verifies it and only then tags it.",
 		"The variants run interleaved, in a rotating order. The breakdown below uses xbuild's own step times (`--report json`, `--debug`) and the other variants " +
 			"(wall-time differences, which are noisier: a difference smaller than the spread of the raw numbers means nothing).",
 		"xbuild's lint uses the farm's hadolint (XBUILD_LINT_HADOLINT), so the figure does not depend on what else is on PATH; when PATH offers another hadolint, " +
@@ -309,4 +319,39 @@ func (h *harness) initProfile(rec *recorder, n int) (Table, error) {
 		t.Rows = append(t.Rows, []string{k, fmt.Sprintf("%.2f", median(per[k]))})
 	}
 	return t, nil
+}
+
+// plainBuildxArgs turns one of xbuild's per-platform buildx builds (its
+// node's builder, one platform, pushed by digest) into the build a buildx
+// user runs: builder, every platform, and the same output pushed under
+// ref as one manifest list (same labels, compression and provenance).
+func plainBuildxArgs(build []string, builder, platforms, ref string) ([]string, error) {
+	out := slices.Clone(build)
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(out); i++ {
+		switch out[i] {
+		case "--builder":
+			out[i+1], seen["builder"] = builder, true
+		case "--platform":
+			out[i+1], seen["platform"] = platforms, true
+		case "--output", "-o":
+			var kept []string
+			for _, kv := range strings.Split(out[i+1], ",") {
+				switch {
+				case strings.HasPrefix(kv, "name="):
+					kept = append(kept, "name="+ref)
+				case kv == "push-by-digest=true", kv == "name-canonical=true":
+				default:
+					kept = append(kept, kv)
+				}
+			}
+			out[i+1], seen["output"] = strings.Join(kept, ","), true
+		}
+	}
+	for _, k := range []string{"builder", "platform", "output"} {
+		if !seen[k] {
+			return nil, fmt.Errorf("xbuild's buildx build has no --%s to rewrite: %q", k, build)
+		}
+	}
+	return out, nil
 }

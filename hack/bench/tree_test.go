@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -47,5 +48,27 @@ func TestTreeState(t *testing.T) {
 	write("main.go", "package main // changed\n")
 	if _, dirty, _ := treeState(repo, out); !dirty {
 		t.Error("a changed tracked file did not make the tree dirty")
+	}
+}
+
+// P1's baseline: xbuild's per-platform by-digest build becomes one buildx
+// build of both platforms on one builder, pushed under the tag.
+func TestPlainBuildxArgs(t *testing.T) {
+	in := []string{"build", "--builder", "xbuild-node-amd1", "--file", "Dockerfile", "--platform", "linux/amd64", "--label", "a=b",
+		"--output", "type=image,name=r/app,push-by-digest=true,name-canonical=true,push=true,compression=zstd,oci-mediatypes=true", "--provenance", "mode=min", "."}
+	got, err := plainBuildxArgs(in, "p1bx", "linux/amd64,linux/arm64", "r/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"build", "--builder", "p1bx", "--file", "Dockerfile", "--platform", "linux/amd64,linux/arm64", "--label", "a=b",
+		"--output", "type=image,name=r/app:1,push=true,compression=zstd,oci-mediatypes=true", "--provenance", "mode=min", "."}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if in[2] != "xbuild-node-amd1" {
+		t.Error("the input was changed")
+	}
+	if _, err := plainBuildxArgs([]string{"build", "."}, "b", "p", "r"); err == nil {
+		t.Error("a build without --builder, --platform and --output was rewritten")
 	}
 }
