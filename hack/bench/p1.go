@@ -290,17 +290,12 @@ func (h *harness) initProfile(rec *recorder, n int) (Table, error) {
 		}
 		total := 0.0
 		for _, line := range strings.Split(string(r.Stderr), "\n") {
-			// init PKG @0.5 ms, 0.12 ms clock, 1024 bytes, 10 allocs
-			f := strings.Fields(line)
-			if len(f) < 6 || f[0] != "init" || f[5] != "clock," {
-				continue
-			}
-			v, err := strconv.ParseFloat(f[4], 64)
-			if err != nil {
+			pkg, v, ok := parseInitTrace(line)
+			if !ok {
 				continue
 			}
 			total += v
-			per[f[1]] = append(per[f[1]], v)
+			per[pkg] = append(per[pkg], v)
 		}
 		totals = append(totals, total)
 	}
@@ -354,4 +349,18 @@ func plainBuildxArgs(build []string, builder, platforms, ref string) ([]string, 
 		}
 	}
 	return out, nil
+}
+
+// parseInitTrace reads one line of GODEBUG=inittrace=1:
+// "init PKG @0.5 ms, 0.12 ms clock, 1024 bytes, 10 allocs".
+func parseInitTrace(line string) (pkg string, ms float64, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 7 || f[0] != "init" || f[5] != "ms" || f[6] != "clock," {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(f[4], 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return f[1], v, true
 }

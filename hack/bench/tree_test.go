@@ -72,3 +72,13 @@ func TestPlainBuildxArgs(t *testing.T) {
 		t.Error("a build without --builder, --platform and --output was rewritten")
 	}
 }
+
+func TestParseInitTrace(t *testing.T) {
+	pkg, ms, ok := parseInitTrace("init github.com/santhosh-tekuri/jsonschema/v6 @12 ms, 4.8 ms clock, 2039184 bytes, 27009 allocs")
+	if !ok || pkg != "github.com/santhosh-tekuri/jsonschema/v6" || ms != 4.8 {
+		t.Errorf("got %q %v %v", pkg, ms, ok)
+	}
+	if _, _, ok := parseInitTrace("xbuild version v1"); ok {
+		t.Error("a line that is not an init trace was read")
+	}
+}
