@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"maps"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -280,7 +281,9 @@ func TestPipelineSupplyOutputs(t *testing.T) {
 	cfg.Annotations = []string{"index:k=v"}
 	h := newHarness(t, cfg)
 	h.state.Git = func(context.Context, string) (*gitinfo.Info, error) { return testCommit, nil }
-	h.state.Options.Outputs = []string{"type=oci,dest=out.tar", "type=local,dest=out"}
+	dir := t.TempDir() // the exports are written: not into the source tree
+	tarball, local := "type=oci,dest="+filepath.Join(dir, "out.tar"), "type=local,dest="+filepath.Join(dir, "out")
+	h.state.Options.Outputs = []string{tarball, local}
 	if err := Run(context.Background(), h.state, Steps()); err != nil {
 		t.Fatalf("Run: %v\n%s", err, h.err)
 	}
@@ -289,12 +292,12 @@ func TestPipelineSupplyOutputs(t *testing.T) {
 	}
 	spec := h.eng.builds[0]
 	if len(spec.Outputs) != 2 || !strings.Contains(spec.Outputs[0], "type=oci,") || !strings.Contains(spec.Outputs[0], ",rewrite-timestamp=true,") ||
-		spec.Outputs[1] != "type=local,dest=out/"+platformDir(spec.Platforms[0]) ||
+		spec.Outputs[1] != local+"/"+platformDir(spec.Platforms[0]) ||
 		spec.Annotations != nil || spec.SBOM != "true" || spec.Provenance != "" ||
 		spec.BuildArgs["SOURCE_DATE_EPOCH"] != "1767323045" {
 		t.Errorf("spec %+v", spec)
 	}
-	if !slices.Equal(h.state.Options.Outputs, []string{"type=oci,dest=out.tar", "type=local,dest=out"}) {
+	if !slices.Equal(h.state.Options.Outputs, []string{tarball, local}) {
 		t.Errorf("the -o list was changed: %q", h.state.Options.Outputs)
 	}
 }
