@@ -172,7 +172,7 @@ func (s *State) mergeOCI(ctx context.Context, i int, o Output) error {
 		if err := os.Rename(layout, dest); err == nil {
 			return nil
 		}
-		return copyTree(layout, dest) // another file system
+		return ocilayout.CopyTree(layout, dest) // another file system (dest was removed: every file is copied)
 	default:
 		return s.writeTo(o.Get("dest"), archive)
 	}
@@ -221,27 +221,4 @@ func mergedTarget(o Output) string {
 		return "one OCI layout directory at " + o.Get("dest")
 	}
 	return "one OCI tarball at " + o.Get("dest")
-}
-
-// copyTree copies the directory src to dst (regular files and
-// directories: what an OCI layout holds).
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
 }

@@ -83,7 +83,7 @@ func Merge(dst string, sources []Source, names []string, annotations, descAnnota
 		if err != nil {
 			return Descriptor{}, fmt.Errorf("the %s export: %w", src.Platform, err)
 		}
-		if err := copyBlobs(filepath.Join(src.Dir, "blobs"), filepath.Join(dst, "blobs")); err != nil {
+		if err := CopyTree(filepath.Join(src.Dir, "blobs"), filepath.Join(dst, "blobs")); err != nil {
 			return Descriptor{}, fmt.Errorf("the %s export: %w", src.Platform, err)
 		}
 		for _, d := range top.Manifests {
@@ -197,9 +197,10 @@ func blobPath(layout, digest string) string {
 	return filepath.Join(layout, "blobs", alg, hexDigest)
 }
 
-// copyBlobs copies every blob not already in dst (hard links when the
-// file system allows: the exports are removed afterwards).
-func copyBlobs(src, dst string) error {
+// CopyTree copies the directory src into dst, every file not already
+// there (a blob of the same digest has the same content), as a hard link
+// when the file system allows (the exports are removed afterwards).
+func CopyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
