@@ -341,7 +341,14 @@ type jsonReport struct {
 
 func decodeReport(t *testing.T, stdout string) jsonReport {
 	t.Helper()
-	var r jsonReport
+	return decodeJSONReport[jsonReport](t, stdout)
+}
+
+// decodeJSONReport reads `--report json` output into the fields a test
+// needs (T), failing the test when it is not JSON.
+func decodeJSONReport[T any](t *testing.T, stdout string) T {
+	t.Helper()
+	var r T
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("--report json output is not JSON: %v\n%s", err, stdout)
 	}

@@ -59,11 +59,7 @@ type supplyReport struct {
 
 func decodeSupply(t *testing.T, stdout string) supplyReport {
 	t.Helper()
-	var r supplyReport
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("--report json output is not JSON: %v\n%s", err, stdout)
-	}
-	return r
+	return decodeJSONReport[supplyReport](t, stdout)
 }
 
 // checksNamed lists the report's checks called name as "PLATFORM ok|FAIL DETAIL".

@@ -10,7 +10,6 @@ package e2e
 
 import (
 	"debug/elf"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -38,11 +37,7 @@ type txReport struct {
 
 func decodeTx(t *testing.T, stdout string) txReport {
 	t.Helper()
-	var r txReport
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("--report json output is not JSON: %v\n%s", err, stdout)
-	}
-	return r
+	return decodeJSONReport[txReport](t, stdout)
 }
 
 // results maps each platform to "node result" ("qemu failover").
