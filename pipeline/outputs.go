@@ -124,8 +124,9 @@ func (o Output) NeedsAllPlatforms() bool {
 
 // compresses reports an exporter that writes compressed layers and takes
 // xbuild's compression policy. A load hands the layers to the engine,
-// which unpacks them: compression buys nothing there and zstd would make
-// an engine older than Docker 23 refuse the image.
+// which unpacks them: compression buys nothing there, and zstd layers
+// (from a zstd base image or cache) make an engine without zstd support
+// refuse the image, so a load gets gzip (see withCompression).
 func (o Output) compresses() bool {
 	switch o.Type {
 	case "image", "oci":
@@ -140,6 +141,13 @@ func (o Output) compresses() bool {
 // force-compression, OCI media types) to an exporter that compresses,
 // keeping any of those the output sets itself.
 func (o Output) withCompression(compression string, level int) Output {
+	if o.Loads() && !o.has("compression") {
+		// every engine unpacks gzip; reused layers are converted to it
+		out := Output{Type: o.Type, Attrs: slices.Clone(o.Attrs)}
+		out.set("compression", "gzip")
+		out.set("force-compression", "true")
+		return out
+	}
 	if !o.compresses() || compression == "" {
 		return o
 	}
@@ -298,7 +306,7 @@ func outputLine(o Output, platforms []string) string {
 		if ctx := o.Get("context"); ctx != "" {
 			what += " of docker context " + ctx
 		}
-		what += " (layers are not recompressed for a load: the engine unpacks them)"
+		what += " (layers as gzip, which every engine unpacks)"
 	case o.Type == "image":
 		what = "kept as an image on the node that built each platform"
 		if n := o.Get("name"); n != "" {

@@ -82,7 +82,7 @@ func TestOutputWithCompression(t *testing.T) {
 		{"type=docker,dest=i.tar", "gzip", 0, "type=docker,dest=i.tar,compression=gzip,force-compression=true,oci-mediatypes=true"},
 		{"type=image,name=r/a:1,push=false", "zstd", 0, "type=image,name=r/a:1,push=false,compression=zstd,force-compression=true,oci-mediatypes=true"},
 		{"type=oci,dest=i.tar,compression=gzip,oci-mediatypes=false", "zstd", 19, "type=oci,dest=i.tar,compression=gzip,oci-mediatypes=false,force-compression=true"},
-		{"type=docker", "zstd", 19, "type=docker"},
+		{"type=docker", "zstd", 19, "type=docker,compression=gzip,force-compression=true"},
 		{"type=local,dest=out", "zstd", 0, "type=local,dest=out"},
 		{"type=tar,dest=fs.tar", "zstd", 0, "type=tar,dest=fs.tar"},
 		{"type=cacheonly", "gzip", 0, "type=cacheonly"},
@@ -149,7 +149,7 @@ func TestOutputLine(t *testing.T) {
 	}{
 		{"type=cacheonly", two, "built linux/amd64, linux/arm64; nothing was pushed (no --push): the result is in the nodes' build cache"},
 		{"type=oci,dest=app.tar,compression=zstd", two, "output type=oci: written to app.tar, layers zstd; not verified (xbuild verifies what it pushes to a registry: --push)"},
-		{"type=docker", two[:1], "output type=docker: loaded into the Docker engine (layers are not recompressed for a load: the engine unpacks them); not verified (xbuild verifies what it pushes to a registry: --push)"},
+		{"type=docker", two[:1], "output type=docker: loaded into the Docker engine (layers as gzip, which every engine unpacks); not verified (xbuild verifies what it pushes to a registry: --push)"},
 		{"type=local,dest=out", two, "output type=local: written to out, one directory per platform (linux_amd64, linux_arm64); not verified (xbuild verifies what it pushes to a registry: --push)"},
 		{"type=local,dest=out", two[:1], "output type=local: written to out; not verified (xbuild verifies what it pushes to a registry: --push)"},
 		{"type=tar,dest=-", two, "output type=tar: written to standard output; not verified (xbuild verifies what it pushes to a registry: --push)"},
